@@ -1,0 +1,1 @@
+"""The AWS cloud layer: VPC, EKS, node pools, artifact store and IRSA identities."""

@@ -1,0 +1,41 @@
+"""The contract between a cloud layer and the cloud-neutral kubernetes layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.nodes import PoolSpec
+
+
+class IdentityBinder(Protocol):
+    """Creates a cloud identity for one Kubernetes service account and returns the annotations that bind
+    the service account to it. ``prefix`` limits object-store access to keys under that prefix."""
+
+    def __call__(
+        self, name: str, namespace: str, service_account: str, *, prefix: str | None = None
+    ) -> pulumi.Output[dict[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    bucket: pulumi.Output[str]
+    uri: pulumi.Output[str]
+    region: str
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class ClusterHandle:
+    name: pulumi.Output[str]
+    provider: k8s.Provider
+    system_pool: PoolSpec
+    gpu_pools: list[PoolSpec]
+    object_store: ObjectStore
+    bind_identity: IdentityBinder
+    cost_labels: dict[str, str]
+    # Resources that must exist before workloads are installed (node groups, core add-ons).
+    ready: list[pulumi.Resource] = field(default_factory=list)

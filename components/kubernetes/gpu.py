@@ -1,0 +1,31 @@
+"""The NVIDIA device plugin: advertises nvidia.com/gpu on GPU pools, and runs nowhere else."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import versions
+from components.nodes import GPU_TOLERATION, ROLE_LABEL
+
+NAMESPACE = "kube-system"
+
+
+def device_plugin_values() -> dict:
+    return {
+        "nodeSelector": {ROLE_LABEL: "gpu"},
+        "tolerations": [GPU_TOLERATION],
+        "priorityClassName": "system-node-critical",
+    }
+
+
+class NvidiaDevicePlugin(pulumi.ComponentResource):
+    def __init__(self, name: str, *, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rayplat:kubernetes:NvidiaDevicePlugin", name, None, opts)
+        chart = versions.NVIDIA_DEVICE_PLUGIN
+        k8s.helm.v3.Release(
+            name, name="nvidia-device-plugin", chart=chart.name, version=chart.version,
+            repository_opts={"repo": chart.repository}, namespace=NAMESPACE, atomic=True,
+            values=device_plugin_values(), opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )
+        self.register_outputs({"version": chart.version})

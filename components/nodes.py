@@ -1,0 +1,59 @@
+"""Node pool facts shared by every cloud layer and the kubernetes layer: labels, taints, GPU shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+POOL_LABEL = "rayplat.io/pool"
+ROLE_LABEL = "rayplat.io/node-role"
+ACCELERATOR_LABEL = "rayplat.io/accelerator"
+# The NVIDIA device plugin chart's default node affinity selects nodes with this label.
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+GPU_TAINT = {"key": GPU_RESOURCE, "value": "present", "effect": "NoSchedule"}
+GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """One node pool as the kubernetes layer sees it, whatever the cloud."""
+
+    name: str
+    labels: dict[str, str]
+    taints: list[dict[str, str]]
+    min_size: int
+    max_size: int
+    instance_types: list[str] = field(default_factory=list)
+    gpu_model: str | None = None
+    gpus_per_node: int = 0
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.gpus_per_node > 0
+
+    @property
+    def max_gpus(self) -> int:
+        return self.max_size * self.gpus_per_node
+
+    @property
+    def selector(self) -> dict[str, str]:
+        return {POOL_LABEL: self.name}
+
+
+def system_labels(pool: str, extra: dict[str, str]) -> dict[str, str]:
+    return {**extra, POOL_LABEL: pool, ROLE_LABEL: "system"}
+
+
+def gpu_labels(pool: str, gpu_model: str, extra: dict[str, str]) -> dict[str, str]:
+    return {
+        **extra,
+        POOL_LABEL: pool,
+        ROLE_LABEL: "gpu",
+        ACCELERATOR_LABEL: f"nvidia-{gpu_model.lower()}",
+        GPU_PRESENT_LABEL: "true",
+    }
+
+
+def gpu_taints(extra: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [GPU_TAINT, *(t for t in extra if t["key"] != GPU_TAINT["key"])]

@@ -1,0 +1,46 @@
+"""Every pinned version of the platform: Helm charts, images and managed add-ons.
+
+Python dependencies are pinned in ``pyproject.toml``; everything the program deploys is pinned here,
+and nowhere else. Bump a pin here, run the tests, and review the plan diff.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    name: str
+    version: str
+    repository: str
+
+
+KUBERNETES_VERSION = "1.34"
+
+RAY_VERSION = "2.60.0"
+RAY_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311"
+RAY_GPU_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311-gpu"
+
+KUBERAY_VERSION = "1.7.0"
+KUBERAY_OPERATOR = HelmChart("kuberay-operator", KUBERAY_VERSION, "https://ray-project.github.io/kuberay-helm/")
+KUBERAY_OPERATOR_IMAGE = f"quay.io/kuberay/operator:v{KUBERAY_VERSION}"
+# The CRDs are applied from the upstream release tag, never from a copy kept in this repository.
+KUBERAY_CRD_KINDS = ("rayclusters", "rayjobs", "rayservices", "raycronjobs")
+KUBERAY_CRD_URLS = tuple(
+    f"https://raw.githubusercontent.com/ray-project/kuberay/v{KUBERAY_VERSION}"
+    f"/ray-operator/config/crd/bases/ray.io_{kind}.yaml"
+    for kind in KUBERAY_CRD_KINDS
+)
+
+NVIDIA_DEVICE_PLUGIN = HelmChart("nvidia-device-plugin", "0.18.2", "https://nvidia.github.io/k8s-device-plugin")
+
+CLUSTER_AUTOSCALER = HelmChart("cluster-autoscaler", "9.52.1", "https://kubernetes.github.io/autoscaler")
+CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.34.1"
+
+# EKS managed add-ons. Versions are those AWS publishes for Kubernetes 1.34
+# (`aws eks describe-addon-versions --kubernetes-version 1.34`).
+EKS_ADDONS = {
+    "vpc-cni": "v1.20.4-eksbuild.2",
+    "coredns": "v1.12.4-eksbuild.1",
+    "kube-proxy": "v1.34.0-eksbuild.4",
+    "aws-ebs-csi-driver": "v1.51.1-eksbuild.1",
+}

@@ -1,0 +1,164 @@
+"""Run a stack's real Pulumi program on the SDK's mock engine and record every registered resource.
+
+Nothing here is seen by the program: it reads its config through ``pulumi.Config`` and registers
+resources as it would under ``pulumi up``. The recording monitor sees each whole ``RegisterResource``
+request (parent, provider, dependencies, protect, retainOnDelete), which ``Mocks`` alone cannot.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.stack import massage, run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.config import PROJECT
+from rayplat import PROJECT_ROOT
+from rayplat.plan import mockvalues
+
+SECRET = "[secret]"
+
+
+@dataclass
+class PlannedResource:
+    """One resource, in the shape of a ``pulumi stack export`` resource."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    provider: str
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    protect: bool
+    retainOnDelete: bool  # noqa: N815 (the name `pulumi stack export` uses)
+
+
+@dataclass
+class Plan:
+    stack: str
+    project: str
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stack": self.stack, "project": self.project,
+                "resources": [asdict(r) for r in self.resources], "outputs": self.outputs}
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    def of_type(self, type_: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def by_urn(self) -> dict[str, PlannedResource]:
+        return {r.urn: r for r in self.resources}
+
+
+def _plain(value: Any) -> Any:
+    """Wire values as a reader expects them: secrets masked, integral floats back to ints."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str):
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return mockvalues.resource_outputs(args.typ, args.name, args.inputs, self.region)
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return mockvalues.call_outputs(args.token, args.args, self.region), []
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, mock: _Mocks):
+        super().__init__(mock)
+        self.recorded: list[PlannedResource] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        if any(r.urn == response.urn for r in self.recorded):
+            raise ValueError(f"duplicate resource URN {response.urn}: two resources share a type and name")
+        self.recorded.append(PlannedResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=request.custom,
+            parent=request.parent,
+            provider=request.provider,
+            dependencies=sorted(request.dependencies),
+            inputs=_plain(rpc.deserialize_properties(request.object)),
+            protect=bool(request.protect),
+            retainOnDelete=bool(request.retainOnDelete),
+        ))
+        return response
+
+
+def read_stack_config(stack: str, project_dir: Path = PROJECT_ROOT) -> dict[str, str]:
+    """A stack file's config as the Pulumi engine hands it to a program: flat keys, objects as JSON."""
+    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
+        raise FileNotFoundError(f"no stack '{stack}': {path} does not exist (stacks: {', '.join(known) or 'none'})")
+    document = yaml.safe_load(path.read_text()) or {}
+    return {key: _config_value(value) for key, value in (document.get("config") or {}).items()}
+
+
+def _config_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def _region(config: dict[str, str]) -> str:
+    cloud = json.loads(config.get(f"{PROJECT}:aws", "{}"))
+    return cloud.get("region") or "us-east-1"
+
+
+def run_program(stack: str, config: dict[str, str], program: Path) -> Plan:
+    """Evaluate ``program`` as stack ``stack`` with ``config`` on the mock engine; return what it registered."""
+    mock = _Mocks(_region(config))
+    monitor = _RecordingMonitor(mock)
+    pulumi.runtime.set_mocks(mock, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config)
+    root = pulumi.runtime.settings.get_root_resource()
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    # Registration order depends on when outputs resolve; URN order makes plans reproducible.
+    resources = sorted(monitor.recorded, key=lambda r: r.urn)
+    return Plan(stack=stack, project=PROJECT, resources=resources, outputs=_resolve_outputs(root.outputs))
+
+
+def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    resolved = {}
+    for name, value in outputs.items():
+        output = pulumi.Output.from_input(massage(value, []))
+        secret = _sync_await(output.is_secret())
+        resolved[name] = SECRET if secret else _plain(_sync_await(output.future()))
+    return resolved
+
+
+def plan_stack(stack: str, project_dir: Path = PROJECT_ROOT) -> Plan:
+    """The offline plan of ``stacks/Pulumi.<stack>.yaml``."""
+    return run_program(stack, read_stack_config(stack, project_dir), project_dir / "infra" / "__main__.py")
