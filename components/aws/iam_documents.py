@@ -47,15 +47,11 @@ def irsa_trust(oidc_provider_arn: str, issuer_url: str, namespace: str, service_
 def artifact_access(bucket_arn: str, key_arn: str, prefix: str | None = None) -> Document:
     """Read and write objects in the artifact bucket (under ``prefix`` only, when given) and use its key."""
     objects = f"{bucket_arn}/{prefix.strip('/')}/*" if prefix else f"{bucket_arn}/*"
-    list_bucket: Document = {
-        "Sid": "ListArtifacts",
-        "Effect": "Allow",
-        "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-        "Resource": bucket_arn,
-    }
+    list_bucket: Document = {"Sid": "ListArtifacts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
     if prefix:
         list_bucket["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix.strip('/')}/*"]}}
     return _document(
+        {"Sid": "LocateBucket", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket_arn},
         list_bucket,
         {"Sid": "ReadWriteArtifacts", "Effect": "Allow", "Action": OBJECT_READ_WRITE_ACTIONS, "Resource": objects},
         {"Sid": "UseArtifactKey", "Effect": "Allow", "Action": KMS_DATA_KEY_ACTIONS, "Resource": key_arn},

@@ -1,0 +1,63 @@
+"""Shared fixtures: the offline plan of every shipped stack, computed once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from rayplat import PROJECT_ROOT
+from rayplat.plan import Plan, plan_stack
+from rayplat.plan.engine import read_stack_config
+
+STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (PROJECT_ROOT / "stacks").glob("Pulumi.*.yaml"))
+PROGRAM = PROJECT_ROOT / "infra" / "__main__.py"
+
+_plans: dict[str, Plan] = {}
+
+
+def planned(stack: str) -> Plan:
+    if stack not in _plans:
+        _plans[stack] = plan_stack(stack)
+    return _plans[stack]
+
+
+@pytest.fixture(params=STACKS)
+def plan(request) -> Plan:
+    return planned(request.param)
+
+
+@pytest.fixture
+def dev_config() -> dict[str, str]:
+    """The dev stack's flat config map, to derive variants from."""
+    return read_stack_config("dev")
+
+
+def set_key(config: dict[str, str], key: str, value) -> dict[str, str]:
+    """A copy of a flat config map with one ``ray-platform:`` key replaced (objects JSON-encoded)."""
+    return {**config, f"ray-platform:{key}": value if isinstance(value, str) else json.dumps(value)}
+
+
+def get_key(config: dict[str, str], key: str):
+    return json.loads(config[f"ray-platform:{key}"])
+
+
+@pytest.fixture(scope="session")
+def upstream_dir() -> Path:
+    """The upstream schemas and chart values beside the project (or RAYPLAT_UPSTREAM_DIR)."""
+    path = Path(os.environ.get("RAYPLAT_UPSTREAM_DIR", PROJECT_ROOT.parent / "shared" / "upstream"))
+    if not path.is_dir():
+        pytest.skip(f"upstream data not found at {path}: set RAYPLAT_UPSTREAM_DIR to ../shared/upstream")
+    return path
+
+
+def resource(plan: Plan, type_: str, name: str | None = None):
+    matches = [r for r in plan.of_type(type_) if name is None or r.name == name]
+    assert len(matches) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in matches]}"
+    return matches[0]
+
+
+def config_tags(stack: str) -> dict[str, str]:
+    return json.loads(read_stack_config(stack)["ray-platform:tags"])

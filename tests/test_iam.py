@@ -1,0 +1,82 @@
+"""IAM grants nothing beyond what each workload needs, and every document passes parliament."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from parliament import analyze_policy_string
+
+from components.aws import iam_documents
+from tests.conftest import resource
+
+BUCKET = "arn:aws:s3:::artifacts"
+KEY = "arn:aws:kms:us-west-2:123456789012:key/1234"
+
+
+def _permission_documents(plan):
+    """Identity and bucket policies. Trust policies have no Resource, which parliament cannot lint;
+    they are checked below instead."""
+    for r in plan.of_type("aws:iam/policy:Policy") + plan.of_type("aws:s3/bucketPolicy:BucketPolicy"):
+        yield r.name, json.loads(r.inputs["policy"])
+
+
+def test_every_iam_document_passes_parliament(plan):
+    documents = list(_permission_documents(plan))
+    assert len(documents) == 3
+    for name, document in documents:
+        findings = analyze_policy_string(json.dumps(document)).findings
+        assert findings == [], f"{name}: {[(f.issue, f.detail) for f in findings]}"
+
+
+def test_ray_role_reaches_only_the_artifact_bucket_and_its_key(plan):
+    policy = json.loads(resource(plan, "aws:iam/policy:Policy", f"{plan.stack}-platform-ray").inputs["policy"])
+    bucket = f"arn:aws:s3:::{plan.outputs['artifactBucket']}"
+    allowed = {bucket, f"{bucket}/*", plan.outputs["artifactKmsKeyArn"]}
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert set(resources) <= allowed, statement
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all(a.startswith(("s3:", "kms:")) and "*" not in a for a in actions), statement
+
+
+def test_ray_role_trusts_only_the_ray_service_account(plan):
+    role = resource(plan, "aws:iam/role:Role", f"{plan.stack}-platform-ray")
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Federated": plan.outputs["oidcProviderArn"]}
+    conditions = statement["Condition"]["StringEquals"]
+    issuer = plan.outputs["oidcProviderArn"].split("oidc-provider/")[1]
+    assert conditions == {f"{issuer}:sub": "system:serviceaccount:ray:ray", f"{issuer}:aud": "sts.amazonaws.com"}
+
+
+def test_every_irsa_trust_is_scoped_by_sub_and_aud(plan):
+    for role in plan.of_type("aws:iam/role:Role"):
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        if statement["Action"] == "sts:AssumeRoleWithWebIdentity":
+            keys = {k.rsplit(":", 1)[1] for k in statement["Condition"]["StringEquals"]}
+            assert keys == {"sub", "aud"}, role.name
+
+
+def test_a_prefix_narrows_objects_and_listing():
+    document = iam_documents.artifact_access(BUCKET, KEY, prefix="teams/vision/")
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    assert statements["ReadWriteArtifacts"]["Resource"] == f"{BUCKET}/teams/vision/*"
+    assert statements["ListArtifacts"]["Condition"] == {"StringLike": {"s3:prefix": ["teams/vision/*"]}}
+    assert analyze_policy_string(json.dumps(document)).findings == []
+
+
+def test_autoscaler_resizes_only_this_clusters_groups():
+    document = iam_documents.cluster_autoscaler("ray-dev", "123456789012", "us-west-2")
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    resize = statements["ResizeOwnGroups"]
+    assert resize["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/ray-dev": "owned"}}
+    assert statements["DescribeOwnNodegroups"]["Resource"].endswith(":nodegroup/ray-dev/*/*")
+    wildcard = [s for s in document["Statement"] if s["Resource"] == "*"]
+    assert all(a.split(":")[1].startswith(("Describe", "Get")) for s in wildcard for a in s["Action"])
+
+
+@pytest.mark.parametrize("doc", [iam_documents.artifact_access(BUCKET, KEY),
+                                 iam_documents.deny_insecure_transport(BUCKET)])
+def test_documents_are_valid_policy_json(doc):
+    assert doc["Version"] == "2012-10-17" and doc["Statement"]
