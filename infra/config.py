@@ -31,7 +31,9 @@ _POOL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _CLUSTER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$")
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-_LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_NAME = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
@@ -140,9 +142,12 @@ class GpuPool(NodePool):
         shapes = {(GPU_INSTANCE_TYPES[t].gpu_model, GPU_INSTANCE_TYPES[t].gpus) for t in known}
         if len(shapes) > 1:
             listed = ", ".join(f"{n}x{m}" for m, n in sorted(shapes))
-            yield "instanceTypes", (
-                f"all instance types of a pool must have the same GPU model and count "
-                f"(the autoscaler assumes identical nodes); found {listed}"
+            yield (
+                "instanceTypes",
+                (
+                    f"all instance types of a pool must have the same GPU model and count "
+                    f"(the autoscaler assumes identical nodes); found {listed}"
+                ),
             )
 
 

@@ -15,7 +15,8 @@ def build_platform(config: PlatformConfig) -> None:
     cloud = AwsCluster(f"{stack}", config)
     handle = cloud.handle
     kubernetes = KubernetesPlatform(
-        f"{stack}-platform", handle,
+        f"{stack}-platform",
+        handle,
         RayWorkloads(namespace=config.ray.namespace, service_account=config.ray.service_account),
     )
 
@@ -33,14 +34,17 @@ def build_platform(config: PlatformConfig) -> None:
     pulumi.export("rayServiceAccountAnnotations", kubernetes.ray_service_account_annotations)
     pulumi.export("kuberayVersion", versions.KUBERAY_VERSION)
     pulumi.export("rayVersion", versions.RAY_VERSION)
-    pulumi.export("gpuPools", {
-        pool.name: {
-            "instanceTypes": pool.instance_types,
-            "gpuModel": pool.gpu_model,
-            "gpusPerNode": pool.gpus_per_node,
-            "minSize": pool.min_size,
-            "maxSize": pool.max_size,
-            "maxGpus": pool.max_gpus,
-        }
-        for pool in handle.gpu_pools
-    })
+    pulumi.export(
+        "gpuPools",
+        {
+            pool.name: {
+                "instanceTypes": pool.instance_types,
+                "gpuModel": pool.gpu_model,
+                "gpusPerNode": pool.gpus_per_node,
+                "minSize": pool.min_size,
+                "maxSize": pool.max_size,
+                "maxGpus": pool.max_gpus,
+            }
+            for pool in handle.gpu_pools
+        },
+    )

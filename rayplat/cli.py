@@ -10,8 +10,9 @@ from rich.console import Console
 
 from infra.config import ConfigError
 
-app = typer.Typer(help="ray-platform tooling: offline plans of the Pulumi program.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="ray-platform tooling: offline plans of the Pulumi program.", no_args_is_help=True, add_completion=False
+)
 console = Console()
 errors = Console(stderr=True)
 

@@ -12,7 +12,9 @@ from rayplat import PROJECT_ROOT
 from rayplat.plan import Plan, plan_stack
 from rayplat.plan.engine import read_stack_config
 
-STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (PROJECT_ROOT / "stacks").glob("Pulumi.*.yaml"))
+STACKS = sorted(
+    p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (PROJECT_ROOT / "stacks").glob("Pulumi.*.yaml")
+)
 PROGRAM = PROJECT_ROOT / "infra" / "__main__.py"
 
 _plans: dict[str, Plan] = {}

@@ -76,7 +76,8 @@ def test_autoscaler_resizes_only_this_clusters_groups():
     assert all(a.split(":")[1].startswith(("Describe", "Get")) for s in wildcard for a in s["Action"])
 
 
-@pytest.mark.parametrize("doc", [iam_documents.artifact_access(BUCKET, KEY),
-                                 iam_documents.deny_insecure_transport(BUCKET)])
+@pytest.mark.parametrize(
+    "doc", [iam_documents.artifact_access(BUCKET, KEY), iam_documents.deny_insecure_transport(BUCKET)]
+)
 def test_documents_are_valid_policy_json(doc):
     assert doc["Version"] == "2012-10-17" and doc["Statement"]

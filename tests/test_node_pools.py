@@ -47,8 +47,11 @@ def test_gpu_pools_can_scale_up_from_zero(plan):
     for name, pool in _pools(plan.stack).items():
         group = _node_group(plan, name)
         asg_name = _asg_name(plan, group)
-        tags = {t.inputs["tag"]["key"]: t.inputs["tag"]["value"]
-                for t in plan.of_type("aws:autoscaling/tag:Tag") if t.inputs["autoscalingGroupName"] == asg_name}
+        tags = {
+            t.inputs["tag"]["key"]: t.inputs["tag"]["value"]
+            for t in plan.of_type("aws:autoscaling/tag:Tag")
+            if t.inputs["autoscalingGroupName"] == asg_name
+        }
         gpus = {"g5.xlarge": 1, "g5.2xlarge": 1, "g6.xlarge": 1, "g5.12xlarge": 4, "p5.48xlarge": 8}
         assert tags[f"{AUTOSCALER_TEMPLATE}/resources/nvidia.com/gpu"] == str(gpus[pool["instanceTypes"][0]])
         assert tags[f"{AUTOSCALER_TEMPLATE}/taint/nvidia.com/gpu"] == "present:NoSchedule"
@@ -89,3 +92,13 @@ def test_gpu_pool_capacity_is_reported(plan):
     for name, out in plan.outputs["gpuPools"].items():
         assert out["maxGpus"] == out["maxSize"] * out["gpusPerNode"]
         assert out["maxSize"] == pools[name]["maxSize"]
+
+
+def test_creation_order_nodes_after_role_policies_and_addons_after_nodes(plan):
+    attachments = {a.urn for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if "-node-" in a.name}
+    groups = plan.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert len(attachments) == 2
+    for group in groups:
+        assert attachments <= set(group.dependencies), f"{group.name} could start without its node policies"
+    for addon in plan.of_type("aws:eks/addon:Addon"):
+        assert {g.urn for g in groups} <= set(addon.dependencies), f"{addon.name} would have no nodes to run on"

@@ -9,8 +9,11 @@ from tests.conftest import resource
 def test_stack_plans_the_platform(plan):
     types = {r.type for r in plan.resources}
     for required in (
-        "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:s3/bucket:Bucket",
-        "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "kubernetes:helm.sh/v3:Release",
+        "aws:eks/cluster:Cluster",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:s3/bucket:Bucket",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "kubernetes:helm.sh/v3:Release",
         "kubernetes:yaml/v2:ConfigGroup",
     ):
         assert required in types, f"{plan.stack} plans no {required}"

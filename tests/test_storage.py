@@ -14,8 +14,10 @@ def _store(plan, type_):
 
 def test_bucket_blocks_every_kind_of_public_access(plan):
     block = _store(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
-    assert all(block[flag] is True for flag in (
-        "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    assert all(
+        block[flag] is True
+        for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
 
 
 def test_bucket_ownership_is_enforced(plan):
@@ -24,8 +26,9 @@ def test_bucket_ownership_is_enforced(plan):
 
 
 def test_bucket_is_encrypted_with_its_own_rotating_key(plan):
-    (rule,) = _store(plan, "aws:s3/bucketServerSideEncryptionConfiguration:"
-                           "BucketServerSideEncryptionConfiguration").inputs["rules"]
+    (rule,) = _store(
+        plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ).inputs["rules"]
     default = rule["applyServerSideEncryptionByDefault"]
     assert default["sseAlgorithm"] == "aws:kms"
     assert default["kmsMasterKeyId"] == plan.outputs["artifactKmsKeyArn"]
@@ -37,8 +40,10 @@ def test_bucket_is_encrypted_with_its_own_rotating_key(plan):
 def test_bucket_is_versioned_with_a_lifecycle(plan):
     versioning = _store(plan, "aws:s3/bucketVersioning:BucketVersioning").inputs
     assert versioning["versioningConfiguration"]["status"] == "Enabled"
-    rules = {r["id"]: r for r in _store(plan, "aws:s3/bucketLifecycleConfiguration:"
-                                              "BucketLifecycleConfiguration").inputs["rules"]}
+    rules = {
+        r["id"]: r
+        for r in _store(plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    }
     assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"]["daysAfterInitiation"] >= 1
     assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"]["noncurrentDays"] >= 1
     assert all(r["status"] == "Enabled" for r in rules.values())

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components import versions
 from components.aws.identity import IrsaRole, IrsaRoleArgs, Oidc
+from components.options import child_options
 
 # add-on -> (service account in kube-system, AWS managed policy) for add-ons that call AWS APIs.
 _ADDON_IDENTITIES = {
@@ -27,10 +28,11 @@ class CoreAddonsArgs:
 class CoreAddons(pulumi.ComponentResource):
     addons: list[aws.eks.Addon]
 
-    def __init__(self, name: str, args: CoreAddonsArgs, *, provider: aws.Provider,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: CoreAddonsArgs, *, provider: aws.Provider, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("rayplat:aws:CoreAddons", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = child_options(self, provider, opts)
         self.addons = []
         for addon, version in versions.EKS_ADDONS.items():
             role_arn = None
@@ -38,13 +40,27 @@ class CoreAddons(pulumi.ComponentResource):
                 service_account, policy_arn = _ADDON_IDENTITIES[addon]
                 role_arn = IrsaRole(
                     f"{name}-{addon}",
-                    IrsaRoleArgs(oidc=args.oidc, namespace="kube-system", service_account=service_account,
-                                 tags=args.tags, managed_policy_arns=(policy_arn,)),
-                    provider=provider, opts=pulumi.ResourceOptions(parent=self),
+                    IrsaRoleArgs(
+                        oidc=args.oidc,
+                        namespace="kube-system",
+                        service_account=service_account,
+                        tags=args.tags,
+                        managed_policy_arns=(policy_arn,),
+                    ),
+                    provider=provider,
+                    opts=pulumi.ResourceOptions(parent=self),
                 ).role_arn
-            self.addons.append(aws.eks.Addon(
-                f"{name}-{addon}", cluster_name=args.cluster_name, addon_name=addon, addon_version=version,
-                service_account_role_arn=role_arn, resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="PRESERVE", tags=args.tags, opts=child,
-            ))
+            self.addons.append(
+                aws.eks.Addon(
+                    f"{name}-{addon}",
+                    cluster_name=args.cluster_name,
+                    addon_name=addon,
+                    addon_version=version,
+                    service_account_role_arn=role_arn,
+                    resolve_conflicts_on_create="OVERWRITE",
+                    resolve_conflicts_on_update="PRESERVE",
+                    tags=args.tags,
+                    opts=child,
+                )
+            )
         self.register_outputs({})

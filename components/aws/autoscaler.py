@@ -12,6 +12,7 @@ from components import versions
 from components.aws import iam_documents
 from components.aws.identity import IrsaRole, IrsaRoleArgs, Oidc
 from components.nodes import PoolSpec
+from components.options import child_options
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -32,8 +33,13 @@ def autoscaler_values(args: ClusterAutoscalerArgs, role_arn: str) -> dict:
         "awsRegion": args.region,
         "autoDiscovery": {"clusterName": args.cluster_name},
         "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG},
-        "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT,
-                                    "annotations": {"eks.amazonaws.com/role-arn": role_arn}}},
+        "rbac": {
+            "serviceAccount": {
+                "create": True,
+                "name": SERVICE_ACCOUNT,
+                "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+            }
+        },
         "extraArgs": {
             "balance-similar-node-groups": True,
             "expander": "least-waste",
@@ -46,8 +52,15 @@ def autoscaler_values(args: ClusterAutoscalerArgs, role_arn: str) -> dict:
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ClusterAutoscalerArgs, *, aws_provider: aws.Provider,
-                 k8s_provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: ClusterAutoscalerArgs,
+        *,
+        aws_provider: aws.Provider,
+        k8s_provider: k8s.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("rayplat:aws:ClusterAutoscaler", name, None, opts)
         caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider))
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider))
@@ -55,15 +68,23 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             lambda v: iam_documents.cluster_autoscaler(args.cluster_name, v[0], args.region, v[1])
         )
         role = IrsaRole(
-            name, IrsaRoleArgs(oidc=args.oidc, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
-                               tags=args.tags, policy=policy),
-            provider=aws_provider, opts=pulumi.ResourceOptions(parent=self),
+            name,
+            IrsaRoleArgs(
+                oidc=args.oidc, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT, tags=args.tags, policy=policy
+            ),
+            provider=aws_provider,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         chart = versions.CLUSTER_AUTOSCALER
         k8s.helm.v3.Release(
-            name, name="cluster-autoscaler", chart=chart.name, version=chart.version,
-            repository_opts={"repo": chart.repository}, namespace=NAMESPACE, atomic=True,
+            name,
+            name="cluster-autoscaler",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repository},
+            namespace=NAMESPACE,
+            atomic=True,
             values=role.role_arn.apply(lambda arn: autoscaler_values(args, arn)),
-            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider),
+            opts=child_options(self, k8s_provider, opts),
         )
         self.register_outputs({"role_arn": role.role_arn})

@@ -16,23 +16,33 @@ from components.aws.storage import ArtifactStore, ArtifactStoreArgs
 from components.handle import ClusterHandle, ObjectStore
 from components.nodes import PoolSpec, gpu_labels, gpu_taints, system_labels
 from components.tagging import cost_labels
-from infra.config import GpuPool, NodePool as PoolConfig, PlatformConfig
+from infra.config import GpuPool, PlatformConfig
+from infra.config import NodePool as PoolConfig
 
 
 def pool_specs(config: PlatformConfig) -> tuple[PoolSpec, list[PoolSpec]]:
     system = config.system_pool
     system_spec = PoolSpec(
-        name=system.name, labels=system_labels(system.name, system.labels), taints=_taints(system),
-        min_size=system.min_size, max_size=system.max_size, instance_types=list(system.instance_types),
+        name=system.name,
+        labels=system_labels(system.name, system.labels),
+        taints=_taints(system),
+        min_size=system.min_size,
+        max_size=system.max_size,
+        instance_types=list(system.instance_types),
     )
     return system_spec, [_gpu_spec(pool) for pool in config.gpu_pools]
 
 
 def _gpu_spec(pool: GpuPool) -> PoolSpec:
     return PoolSpec(
-        name=pool.name, labels=gpu_labels(pool.name, pool.gpu_model, pool.labels), taints=gpu_taints(_taints(pool)),
-        min_size=pool.min_size, max_size=pool.max_size, instance_types=list(pool.instance_types),
-        gpu_model=pool.gpu_model, gpus_per_node=pool.gpus_per_node,
+        name=pool.name,
+        labels=gpu_labels(pool.name, pool.gpu_model, pool.labels),
+        taints=gpu_taints(_taints(pool)),
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        instance_types=list(pool.instance_types),
+        gpu_model=pool.gpu_model,
+        gpus_per_node=pool.gpus_per_node,
     )
 
 
@@ -50,8 +60,9 @@ class AwsCluster(pulumi.ComponentResource):
         tags = config.cost_tags()
         cluster_name = config.cluster_name(pulumi.get_stack())
         region = config.aws.region
-        provider = aws.Provider(f"{name}-aws", region=region, default_tags={"tags": tags},
-                                opts=pulumi.ResourceOptions(parent=self))
+        provider = aws.Provider(
+            f"{name}-aws", region=region, default_tags={"tags": tags}, opts=pulumi.ResourceOptions(parent=self)
+        )
         here = pulumi.ResourceOptions(parent=self)
 
         private_subnets = self._network(name, config, cluster_name, provider)
@@ -59,11 +70,17 @@ class AwsCluster(pulumi.ComponentResource):
         self.eks = EksCluster(
             name,
             EksClusterArgs(
-                cluster_name=cluster_name, kubernetes_version=config.cluster.kubernetes_version,
-                subnet_ids=private_subnets, public_endpoint=endpoint.access == "public",
-                public_cidrs=endpoint.public_cidrs, admin_role_arn=config.cluster.admin_role_arn, tags=tags,
+                cluster_name=cluster_name,
+                kubernetes_version=config.cluster.kubernetes_version,
+                subnet_ids=private_subnets,
+                public_endpoint=endpoint.access == "public",
+                public_cidrs=endpoint.public_cidrs,
+                admin_role_arn=config.cluster.admin_role_arn,
+                tags=tags,
             ),
-            provider=provider, region=region, opts=here,
+            provider=provider,
+            region=region,
+            opts=here,
         )
 
         system_spec, gpu_specs = pool_specs(config)
@@ -72,9 +89,14 @@ class AwsCluster(pulumi.ComponentResource):
             NodePool(
                 f"{name}-{spec.name}",
                 NodePoolArgs(
-                    cluster_name=self.eks.name, node_role_arn=self.eks.node_role.arn, subnet_ids=private_subnets,
-                    spec=spec, spot=pool.capacity_type == "spot", initial_size=pool.initial_size,
-                    disk_size_gib=pool.disk_size_gib, tags=tags,
+                    cluster_name=self.eks.name,
+                    node_role_arn=self.eks.node_role.arn,
+                    subnet_ids=private_subnets,
+                    spec=spec,
+                    spot=pool.capacity_type == "spot",
+                    initial_size=pool.initial_size,
+                    disk_size_gib=pool.disk_size_gib,
+                    tags=tags,
                 ),
                 provider=provider,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self.eks.node_role_attachments),
@@ -82,28 +104,40 @@ class AwsCluster(pulumi.ComponentResource):
             for spec, pool in zip([system_spec, *gpu_specs], pool_configs, strict=True)
         ]
         addons = CoreAddons(
-            f"{name}-addons", CoreAddonsArgs(cluster_name=self.eks.name, oidc=self.eks.oidc, tags=tags),
-            provider=provider, opts=pulumi.ResourceOptions(parent=self, depends_on=[p.node_group for p in node_pools]),
+            f"{name}-addons",
+            CoreAddonsArgs(cluster_name=self.eks.name, oidc=self.eks.oidc, tags=tags),
+            provider=provider,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[p.node_group for p in node_pools]),
         )
 
         storage = config.storage
         self.store = ArtifactStore(
             f"{name}-artifacts",
             ArtifactStoreArgs(
-                bucket_name=storage.bucket_name, force_destroy=storage.force_destroy, protect=config.protected,
+                bucket_name=storage.bucket_name,
+                force_destroy=storage.force_destroy,
+                protect=config.protected,
                 noncurrent_version_expiration_days=storage.noncurrent_version_expiration_days,
-                abort_incomplete_multipart_upload_days=storage.abort_incomplete_multipart_upload_days, tags=tags,
+                abort_incomplete_multipart_upload_days=storage.abort_incomplete_multipart_upload_days,
+                tags=tags,
             ),
-            provider=provider, opts=here,
+            provider=provider,
+            opts=here,
         )
 
-        k8s_provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.eks.kubeconfig, enable_server_side_apply=True,
-                                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks.cluster]))
+        k8s_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.eks.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks.cluster]),
+        )
         ClusterAutoscaler(
             f"{name}-autoscaler",
-            ClusterAutoscalerArgs(cluster_name=cluster_name, region=region, oidc=self.eks.oidc,
-                                  system_pool=system_spec, tags=tags),
-            aws_provider=provider, k8s_provider=k8s_provider,
+            ClusterAutoscalerArgs(
+                cluster_name=cluster_name, region=region, oidc=self.eks.oidc, system_pool=system_spec, tags=tags
+            ),
+            aws_provider=provider,
+            k8s_provider=k8s_provider,
             opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
         )
 
@@ -112,10 +146,17 @@ class AwsCluster(pulumi.ComponentResource):
             provider=k8s_provider,
             system_pool=system_spec,
             gpu_pools=gpu_specs,
-            object_store=ObjectStore(bucket=self.store.bucket, uri=pulumi.Output.concat("s3://", self.store.bucket),
-                                     region=region),
-            bind_identity=artifact_binder(oidc=self.eks.oidc, bucket_arn=self.store.bucket_arn,
-                                          key_arn=self.store.key_arn, tags=tags, provider=provider, parent=self),
+            object_store=ObjectStore(
+                bucket=self.store.bucket, uri=pulumi.Output.concat("s3://", self.store.bucket), region=region
+            ),
+            bind_identity=artifact_binder(
+                oidc=self.eks.oidc,
+                bucket_arn=self.store.bucket_arn,
+                key_arn=self.store.key_arn,
+                tags=tags,
+                provider=provider,
+                parent=self,
+            ),
             cost_labels=cost_labels(tags),
             ready=[*addons.addons],
         )
@@ -127,8 +168,14 @@ class AwsCluster(pulumi.ComponentResource):
             return network.existing.private_subnet_ids
         vpc = Network(
             f"{name}-vpc",
-            NetworkArgs(cluster_name=cluster_name, cidr=network.vpc_cidr, availability_zones=network.availability_zones,
-                        nat_per_az=network.nat_gateways == "perAz", tags=config.cost_tags()),
-            provider=provider, opts=pulumi.ResourceOptions(parent=self),
+            NetworkArgs(
+                cluster_name=cluster_name,
+                cidr=network.vpc_cidr,
+                availability_zones=network.availability_zones,
+                nat_per_az=network.nat_gateways == "perAz",
+                tags=config.cost_tags(),
+            ),
+            provider=provider,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         return vpc.private_subnet_ids

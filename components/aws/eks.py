@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from components.aws import iam_documents
 from components.aws.identity import Oidc
+from components.options import child_options
 from components.tagging import with_name
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -48,17 +49,24 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
             "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
         }
     }
-    return json.dumps({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": cluster_name, "cluster": {
-            "server": require(endpoint, "EKS cluster endpoint"),
-            "certificate-authority-data": require(ca_data, "EKS certificate authority"),
-        }}],
-        "users": [{"name": cluster_name, "user": user}],
-        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-        "current-context": cluster_name,
-    })
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": cluster_name,
+                    "cluster": {
+                        "server": require(endpoint, "EKS cluster endpoint"),
+                        "certificate-authority-data": require(ca_data, "EKS certificate authority"),
+                    },
+                }
+            ],
+            "users": [{"name": cluster_name, "user": user}],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+        }
+    )
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -69,32 +77,50 @@ class EksCluster(pulumi.ComponentResource):
     node_role: aws.iam.Role
     cluster: aws.eks.Cluster
 
-    def __init__(self, name: str, args: EksClusterArgs, *, provider: aws.Provider, region: str,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        *,
+        provider: aws.Provider,
+        region: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("rayplat:aws:EksCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = child_options(self, provider, opts)
         tags = args.tags
 
         secrets_key = aws.kms.Key(
-            f"{name}-secrets", description=f"Envelope encryption of {args.cluster_name} Kubernetes secrets",
-            enable_key_rotation=True, deletion_window_in_days=30, tags=with_name(tags, f"{name}-secrets"),
+            f"{name}-secrets",
+            description=f"Envelope encryption of {args.cluster_name} Kubernetes secrets",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=with_name(tags, f"{name}-secrets"),
             opts=child,
         )
-        aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.cluster_name}-secrets", target_key_id=secrets_key.key_id,
-                      opts=child)
+        aws.kms.Alias(
+            f"{name}-secrets", name=f"alias/{args.cluster_name}-secrets", target_key_id=secrets_key.key_id, opts=child
+        )
 
         cluster_role = aws.iam.Role(
-            f"{name}-cluster", assume_role_policy=json.dumps(iam_documents.assume_role_by_service("eks.amazonaws.com")),
-            tags=tags, opts=child,
+            f"{name}-cluster",
+            assume_role_policy=json.dumps(iam_documents.assume_role_by_service("eks.amazonaws.com")),
+            tags=tags,
+            opts=child,
         )
         policy_attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-cluster", role=cluster_role.name,
-            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy", opts=child,
+            f"{name}-cluster",
+            role=cluster_role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            opts=child,
         )
         # Created here, so that it carries tags and a retention, before EKS would create it unbounded.
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-control-plane", name=f"/aws/eks/{args.cluster_name}/cluster",
-            retention_in_days=LOG_RETENTION_DAYS, tags=tags, opts=child,
+            f"{name}-control-plane",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=LOG_RETENTION_DAYS,
+            tags=tags,
+            opts=child,
         )
 
         self.cluster = aws.eks.Cluster(
@@ -117,33 +143,55 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[policy_attachment, log_group])),
         )
 
-        admin = aws.eks.AccessEntry(f"{name}-admin", cluster_name=self.cluster.name,
-                                    principal_arn=args.admin_role_arn, type="STANDARD", tags=tags, opts=child)
+        admin = aws.eks.AccessEntry(
+            f"{name}-admin",
+            cluster_name=self.cluster.name,
+            principal_arn=args.admin_role_arn,
+            type="STANDARD",
+            tags=tags,
+            opts=child,
+        )
         aws.eks.AccessPolicyAssociation(
-            f"{name}-admin", cluster_name=self.cluster.name, principal_arn=admin.principal_arn,
-            policy_arn=CLUSTER_ADMIN_POLICY, access_scope={"type": "cluster"}, opts=child,
+            f"{name}-admin",
+            cluster_name=self.cluster.name,
+            principal_arn=admin.principal_arn,
+            policy_arn=CLUSTER_ADMIN_POLICY,
+            access_scope={"type": "cluster"},
+            opts=child,
         )
 
-        issuer = self.cluster.identities.apply(lambda ids: require(ids and ids[0].oidcs and ids[0].oidcs[0].issuer,
-                                                                   "EKS OIDC issuer"))
+        issuer = self.cluster.identities.apply(
+            lambda ids: require(ids and ids[0].oidcs and ids[0].oidcs[0].issuer, "EKS OIDC issuer")
+        )
         oidc_provider = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=child,
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=tags,
+            opts=child,
         )
         self.oidc = Oidc(provider_arn=oidc_provider.arn, issuer_url=issuer)
 
         self.node_role = aws.iam.Role(
-            f"{name}-node", assume_role_policy=json.dumps(iam_documents.assume_role_by_service("ec2.amazonaws.com")),
-            tags=tags, opts=child,
+            f"{name}-node",
+            assume_role_policy=json.dumps(iam_documents.assume_role_by_service("ec2.amazonaws.com")),
+            tags=tags,
+            opts=child,
         )
         self.node_role_attachments = [
-            aws.iam.RolePolicyAttachment(f"{name}-node-{arn.rsplit('/', 1)[-1]}", role=self.node_role.name,
-                                         policy_arn=arn, opts=child)
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{arn.rsplit('/', 1)[-1]}", role=self.node_role.name, policy_arn=arn, opts=child
+            )
             for arn in NODE_MANAGED_POLICIES
         ]
 
         self.name = self.cluster.name
         self.endpoint = self.cluster.endpoint
-        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
-            self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data,
-        ).apply(lambda v: kubeconfig(v[0], v[1], v[2], region)))
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.name,
+                self.cluster.endpoint,
+                self.cluster.certificate_authority.data,
+            ).apply(lambda v: kubeconfig(v[0], v[1], v[2], region))
+        )
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "oidc_provider_arn": oidc_provider.arn})

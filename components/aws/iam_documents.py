@@ -21,9 +21,7 @@ def _document(*statements: Document) -> Document:
 
 
 def assume_role_by_service(service: str) -> Document:
-    return _document(
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    )
+    return _document({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
 
 
 def irsa_trust(oidc_provider_arn: str, issuer_url: str, namespace: str, service_account: str) -> Document:
@@ -47,7 +45,12 @@ def irsa_trust(oidc_provider_arn: str, issuer_url: str, namespace: str, service_
 def artifact_access(bucket_arn: str, key_arn: str, prefix: str | None = None) -> Document:
     """Read and write objects in the artifact bucket (under ``prefix`` only, when given) and use its key."""
     objects = f"{bucket_arn}/{prefix.strip('/')}/*" if prefix else f"{bucket_arn}/*"
-    list_bucket: Document = {"Sid": "ListArtifacts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
+    list_bucket: Document = {
+        "Sid": "ListArtifacts",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": bucket_arn,
+    }
     if prefix:
         list_bucket["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix.strip('/')}/*"]}}
     return _document(

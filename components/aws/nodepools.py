@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components.aws.eks import require
 from components.nodes import GPU_RESOURCE, PoolSpec
+from components.options import child_options
 from components.tagging import with_name
 
 GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
@@ -48,10 +49,11 @@ class NodePool(pulumi.ComponentResource):
     node_group: aws.eks.NodeGroup
     autoscaling_group_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: NodePoolArgs, *, provider: aws.Provider,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: NodePoolArgs, *, provider: aws.Provider, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("rayplat:aws:NodePool", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = child_options(self, provider, opts)
         spec = args.spec
         instance_tags = with_name(args.tags, name)
 
@@ -60,13 +62,18 @@ class NodePool(pulumi.ComponentResource):
             description=f"Nodes of the {spec.name} pool",
             update_default_version=True,
             # IMDSv2 only, and one hop: pods cannot borrow the node's role; they use IRSA.
-            metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
-                              "http_put_response_hop_limit": 1},
-            block_device_mappings=[{
-                "device_name": ROOT_DEVICE,
-                "ebs": {"volume_size": args.disk_size_gib, "volume_type": "gp3", "encrypted": "true",
-                        "delete_on_termination": "true"},
-            }],
+            metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+            block_device_mappings=[
+                {
+                    "device_name": ROOT_DEVICE,
+                    "ebs": {
+                        "volume_size": args.disk_size_gib,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
             tag_specifications=launch_template_tag_specifications(instance_tags),
             tags=args.tags,
             opts=child,
@@ -86,12 +93,14 @@ class NodePool(pulumi.ComponentResource):
             update_config={"max_unavailable_percentage": 33},
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             labels=spec.labels,
-            taints=[{"key": t["key"], "value": t["value"], "effect": _EKS_TAINT_EFFECT[t["effect"]]}
-                    for t in spec.taints],
+            taints=[
+                {"key": t["key"], "value": t["value"], "effect": _EKS_TAINT_EFFECT[t["effect"]]} for t in spec.taints
+            ],
             tags=args.tags,
             # cluster-autoscaler owns the current size once the group exists.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                ignore_changes=["scalingConfig.desiredSize"])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])
+            ),
         )
 
         self.autoscaling_group_name = self.node_group.resources.apply(_autoscaling_group_name)
@@ -102,8 +111,9 @@ class NodePool(pulumi.ComponentResource):
                 tag={"key": key, "value": value, "propagate_at_launch": False},
                 opts=child,
             )
-        self.register_outputs({"node_group": self.node_group.node_group_name,
-                               "autoscaling_group_name": self.autoscaling_group_name})
+        self.register_outputs(
+            {"node_group": self.node_group.node_group_name, "autoscaling_group_name": self.autoscaling_group_name}
+        )
 
 
 def _autoscaling_group_name(resources) -> str:

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import iam_documents
+from components.options import child_options
 from components.tagging import with_name
 
 
@@ -27,53 +28,90 @@ class ArtifactStore(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
     key_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ArtifactStoreArgs, *, provider: aws.Provider,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ArtifactStoreArgs, *, provider: aws.Provider, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("rayplat:aws:ArtifactStore", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = child_options(self, provider, opts)
         # Data outlives config changes: the bucket and its key stay in the account when removed from the
         # program, unless the stack opted into disposable data; prod also refuses to delete them at all.
-        stateful = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-            protect=args.protect, retain_on_delete=not args.force_destroy))
+        stateful = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=not args.force_destroy)
+        )
 
         key = aws.kms.Key(
-            f"{name}-key", description="Encryption of the Ray artifact bucket", enable_key_rotation=True,
-            deletion_window_in_days=30, tags=with_name(args.tags, f"{name}-key"), opts=stateful,
+            f"{name}-key",
+            description="Encryption of the Ray artifact bucket",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=with_name(args.tags, f"{name}-key"),
+            opts=stateful,
         )
-        aws.kms.Alias(f"{name}-key", name=pulumi.Output.concat("alias/", pulumi.get_stack(), "-", name),
-                      target_key_id=key.key_id, opts=child)
+        aws.kms.Alias(
+            f"{name}-key",
+            name=pulumi.Output.concat("alias/", pulumi.get_stack(), "-", name),
+            target_key_id=key.key_id,
+            opts=child,
+        )
 
         bucket = aws.s3.Bucket(
-            name, bucket=args.bucket_name, force_destroy=args.force_destroy,
-            tags=with_name(args.tags, name), opts=stateful,
+            name,
+            bucket=args.bucket_name,
+            force_destroy=args.force_destroy,
+            tags=with_name(args.tags, name),
+            opts=stateful,
         )
         public_access = aws.s3.BucketPublicAccessBlock(
-            name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child,
+            name,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
         )
-        aws.s3.BucketOwnershipControls(name, bucket=bucket.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        aws.s3.BucketOwnershipControls(
+            name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+        )
         aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                                "kms_master_key_id": key.arn},
-                    "bucket_key_enabled": True}],
+            name,
+            bucket=bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
             opts=child,
         )
         aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
         aws.s3.BucketLifecycleConfiguration(
-            name, bucket=bucket.id,
+            name,
+            bucket=bucket.id,
             rules=[
-                {"id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": {},
-                 "abort_incomplete_multipart_upload": {
-                     "days_after_initiation": args.abort_incomplete_multipart_upload_days}},
-                {"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
-                 "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_expiration_days}},
+                {
+                    "id": "abort-incomplete-multipart-uploads",
+                    "status": "Enabled",
+                    "filter": {},
+                    "abort_incomplete_multipart_upload": {
+                        "days_after_initiation": args.abort_incomplete_multipart_upload_days
+                    },
+                },
+                {
+                    "id": "expire-noncurrent-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_expiration_days},
+                },
             ],
             opts=child,
         )
         aws.s3.BucketPolicy(
-            name, bucket=bucket.id,
+            name,
+            bucket=bucket.id,
             policy=bucket.arn.apply(lambda arn: json.dumps(iam_documents.deny_insecure_transport(arn))),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[public_access])),
         )

@@ -7,6 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.nodes import GPU_TOLERATION, ROLE_LABEL
+from components.options import child_options
 
 NAMESPACE = "kube-system"
 
@@ -24,8 +25,14 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
         super().__init__("rayplat:kubernetes:NvidiaDevicePlugin", name, None, opts)
         chart = versions.NVIDIA_DEVICE_PLUGIN
         k8s.helm.v3.Release(
-            name, name="nvidia-device-plugin", chart=chart.name, version=chart.version,
-            repository_opts={"repo": chart.repository}, namespace=NAMESPACE, atomic=True,
-            values=device_plugin_values(), opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            name,
+            name="nvidia-device-plugin",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repository},
+            namespace=NAMESPACE,
+            atomic=True,
+            values=device_plugin_values(),
+            opts=child_options(self, provider, opts),
         )
         self.register_outputs({"version": chart.version})

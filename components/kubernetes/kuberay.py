@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.kubernetes import manifests
 from components.nodes import PoolSpec
+from components.options import child_options
 
 NAMESPACE = "kuberay-system"
 
@@ -33,21 +34,30 @@ def operator_values(args: KubeRayArgs) -> dict:
 class KubeRayOperator(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
 
-    def __init__(self, name: str, args: KubeRayArgs, *, provider: k8s.Provider,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: KubeRayArgs, *, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("rayplat:kubernetes:KubeRayOperator", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = child_options(self, provider, opts)
         # Helm never upgrades a chart's crds/, and these CRDs exceed the client-side apply annotation limit:
         # they are applied server-side from the upstream release tag, pinned with the operator.
         crds = k8s.yaml.v2.ConfigGroup(f"{name}-crds", files=list(versions.KUBERAY_CRD_URLS), opts=child)
         namespace = k8s.core.v1.Namespace(
-            NAMESPACE, metadata=manifests.namespace(NAMESPACE, args.cost_labels, "restricted")["metadata"], opts=child,
+            NAMESPACE,
+            metadata=manifests.namespace(NAMESPACE, args.cost_labels, "restricted")["metadata"],
+            opts=child,
         )
         chart = versions.KUBERAY_OPERATOR
         self.release = k8s.helm.v3.Release(
-            name, name="kuberay-operator", chart=chart.name, version=chart.version,
-            repository_opts={"repo": chart.repository}, namespace=namespace.metadata.name,
-            skip_crds=True, atomic=True, values=operator_values(args),
+            name,
+            name="kuberay-operator",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repository},
+            namespace=namespace.metadata.name,
+            skip_crds=True,
+            atomic=True,
+            values=operator_values(args),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[crds])),
         )
         self.register_outputs({"version": chart.version})

@@ -22,14 +22,19 @@ class RayWorkloads:
 class KubernetesPlatform(pulumi.ComponentResource):
     ray_service_account_annotations: pulumi.Output[dict[str, str]]
 
-    def __init__(self, name: str, handle: ClusterHandle, ray: RayWorkloads, *,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, handle: ClusterHandle, ray: RayWorkloads, *, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("rayplat:kubernetes:Platform", name, None, opts)
         provider = handle.provider
         after_cluster = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=handle.ready)
 
-        KubeRayOperator(f"{name}-kuberay", KubeRayArgs(system_pool=handle.system_pool, cost_labels=handle.cost_labels),
-                        provider=provider, opts=after_cluster)
+        KubeRayOperator(
+            f"{name}-kuberay",
+            KubeRayArgs(system_pool=handle.system_pool, cost_labels=handle.cost_labels),
+            provider=provider,
+            opts=after_cluster,
+        )
         if handle.gpu_pools:
             NvidiaDevicePlugin(f"{name}-nvidia-device-plugin", provider=provider, opts=after_cluster)
 
@@ -41,8 +46,11 @@ class KubernetesPlatform(pulumi.ComponentResource):
         annotations = handle.bind_identity(f"{name}-ray", ray.namespace, ray.service_account)
         k8s.core.v1.ServiceAccount(
             f"{name}-ray",
-            metadata=annotations.apply(lambda a: manifests.service_account(
-                ray.service_account, ray.namespace, handle.cost_labels, a)["metadata"]),
+            metadata=annotations.apply(
+                lambda a: manifests.service_account(ray.service_account, ray.namespace, handle.cost_labels, a)[
+                    "metadata"
+                ]
+            ),
             opts=pulumi.ResourceOptions.merge(after_cluster, pulumi.ResourceOptions(depends_on=[namespace])),
         )
         self.ray_service_account_annotations = annotations

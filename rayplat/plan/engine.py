@@ -50,8 +50,12 @@ class Plan:
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stack": self.stack, "project": self.project,
-                "resources": [asdict(r) for r in self.resources], "outputs": self.outputs}
+        return {
+            "stack": self.stack,
+            "project": self.project,
+            "resources": [asdict(r) for r in self.resources],
+            "outputs": self.outputs,
+        }
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,18 +103,20 @@ class _RecordingMonitor(mocks.MockMonitor):
             return response
         if any(r.urn == response.urn for r in self.recorded):
             raise ValueError(f"duplicate resource URN {response.urn}: two resources share a type and name")
-        self.recorded.append(PlannedResource(
-            urn=response.urn,
-            type=request.type,
-            name=request.name,
-            custom=request.custom,
-            parent=request.parent,
-            provider=request.provider,
-            dependencies=sorted(request.dependencies),
-            inputs=_plain(rpc.deserialize_properties(request.object)),
-            protect=bool(request.protect),
-            retainOnDelete=bool(request.retainOnDelete),
-        ))
+        self.recorded.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=request.custom,
+                parent=request.parent,
+                provider=request.provider,
+                dependencies=sorted(request.dependencies),
+                inputs=_plain(rpc.deserialize_properties(request.object)),
+                protect=bool(request.protect),
+                retainOnDelete=bool(request.retainOnDelete),
+            )
+        )
         return response
 
 

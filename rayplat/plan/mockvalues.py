@@ -56,8 +56,13 @@ def _iam_named(kind: str) -> Callable[[str, str, Inputs, str], Inputs]:
 
 def _bucket(type_: str, name: str, inputs: Inputs, region: str) -> Inputs:
     bucket = physical_name(type_, name, inputs, key="bucket")
-    return {"id": bucket, "bucket": bucket, "arn": f"arn:{PARTITION}:s3:::{bucket}",
-            "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com", "region": region}
+    return {
+        "id": bucket,
+        "bucket": bucket,
+        "arn": f"arn:{PARTITION}:s3:::{bucket}",
+        "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+        "region": region,
+    }
 
 
 def _kms_key(type_: str, name: str, inputs: Inputs, region: str) -> Inputs:
@@ -99,8 +104,12 @@ def _node_group(type_: str, name: str, inputs: Inputs, region: str) -> Inputs:
 
 def _launch_template(type_: str, name: str, inputs: Inputs, region: str) -> Inputs:
     id_ = f"lt-{digest(type_, name)}"
-    return {"id": id_, "arn": _regional_arn("ec2", region, f"launch-template/{id_}"), "latestVersion": 1,
-            "defaultVersion": 1}
+    return {
+        "id": id_,
+        "arn": _regional_arn("ec2", region, f"launch-template/{id_}"),
+        "latestVersion": 1,
+        "defaultVersion": 1,
+    }
 
 
 def _log_group(type_: str, name: str, inputs: Inputs, region: str) -> Inputs:
@@ -142,8 +151,12 @@ def resource_outputs(type_: str, name: str, inputs: Inputs, region: str) -> tupl
 def call_outputs(token: str, args: Inputs, region: str) -> Inputs:
     """Results of provider functions (invokes). An unknown one is an error, never a silent empty result."""
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/plan",
-                "userId": "AIDAPLAN", "id": ACCOUNT_ID}
+        return {
+            "accountId": ACCOUNT_ID,
+            "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/plan",
+            "userId": "AIDAPLAN",
+            "id": ACCOUNT_ID,
+        }
     if token == "aws:index/getPartition:getPartition":
         return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}
     if token == "aws:index/getRegion:getRegion":

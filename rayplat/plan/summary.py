@@ -30,8 +30,9 @@ def short_type(token: str) -> str:
 
 def resources_table(plan: Plan) -> Table:
     by_urn = plan.by_urn()
-    counts = Counter((_component(r.parent, by_urn), short_type(r.type)) for r in plan.resources
-                     if not r.type.startswith("rayplat:"))
+    counts = Counter(
+        (_component(r.parent, by_urn), short_type(r.type)) for r in plan.resources if not r.type.startswith("rayplat:")
+    )
     table = Table(title=f"Stack {plan.stack}: {len(plan.resources)} resources", title_justify="left")
     table.add_column("component")
     table.add_column("type")
@@ -47,8 +48,15 @@ def gpu_pools_table(plan: Plan) -> Table:
         table.add_column(column, justify="right" if column in ("per node", "min", "max", "max GPUs") else "left")
     pools = plan.outputs.get("gpuPools") or {}
     for name, pool in pools.items():
-        table.add_row(name, ", ".join(pool["instanceTypes"]), pool["gpuModel"], str(pool["gpusPerNode"]),
-                      str(pool["minSize"]), str(pool["maxSize"]), str(pool["maxGpus"]))
+        table.add_row(
+            name,
+            ", ".join(pool["instanceTypes"]),
+            pool["gpuModel"],
+            str(pool["gpusPerNode"]),
+            str(pool["minSize"]),
+            str(pool["maxSize"]),
+            str(pool["maxGpus"]),
+        )
     table.caption = f"total max GPUs: {sum(p['maxGpus'] for p in pools.values())}"
     return table
 

@@ -1,0 +1,13 @@
+"""Resource options shared by every component."""
+
+from __future__ import annotations
+
+import pulumi
+
+
+def child_options(
+    parent: pulumi.Resource, provider: pulumi.ProviderResource | None, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """Options for a component's children. The engine does not make children wait for what their parent
+    depends on, so the component's ``depends_on`` is handed down to each child explicitly."""
+    return pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=opts.depends_on if opts else None)
