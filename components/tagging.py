@@ -15,12 +15,20 @@ _AWS_TAG_CHARS = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
 AWS_TAG_KEY_MAX = 128
 AWS_TAG_VALUE_MAX = 256
 AWS_MAX_TAGS = 50
+# Tags the platform adds to some resources (Name, and the EKS subnet tags), within AWS's limit.
+PLATFORM_TAGS = 3
 
 
 def aws_tag_problems(tags: Mapping[str, str]) -> Iterable[tuple[str, str]]:
     """(key, message) for every tag that AWS would refuse."""
-    if len(tags) > AWS_MAX_TAGS:
-        yield "", f"AWS allows at most {AWS_MAX_TAGS} tags per resource ({len(tags)} given)"
+    if len(tags) > AWS_MAX_TAGS - PLATFORM_TAGS:
+        yield (
+            "",
+            (
+                f"at most {AWS_MAX_TAGS - PLATFORM_TAGS} tags ({len(tags)} given): "
+                f"AWS allows {AWS_MAX_TAGS} per resource and the platform adds up to {PLATFORM_TAGS}"
+            ),
+        )
     for key, value in tags.items():
         if not 1 <= len(key) <= AWS_TAG_KEY_MAX:
             yield key, f"tag keys are 1 to {AWS_TAG_KEY_MAX} characters"

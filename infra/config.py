@@ -1,8 +1,9 @@
 """The typed configuration of one ray-platform stack.
 
-A stack file (``stacks/Pulumi.<stack>.yaml``) holds keys under the ``ray-platform:`` namespace. They are
-validated here in one pass: every problem is reported at once with its key path, for example
-``gpuPools[1].maxSize: must be >= minSize (2)``, and nothing is built while any remains.
+A stack file (``stacks/Pulumi.<stack>.yaml``) holds keys under the ``ray-platform:`` namespace. Each key
+is validated by its own model (shape, types, and the rules within it), and the rules that span keys run on
+the raw keys whatever else failed, so every problem is reported at once with its key path, for example
+``gpuPools[1].maxSize: must be >= minSize (2)``. Nothing is built while any remains.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from components import versions
 from components.aws.instance_types import GPU_FAMILIES, GPU_INSTANCE_TYPES
 from components.tagging import REQUIRED_COST_TAGS, aws_tag_problems
 
@@ -26,6 +28,8 @@ SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34")
 # EKS allows at most 450 nodes in one managed node group.
 MAX_POOL_SIZE = 450
 RESERVED_LABEL_PREFIX = "rayplat.io/"
+# Namespaces that exist already or that the platform installs into.
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kuberay-system")
 
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _CLUSTER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$")
@@ -55,6 +59,11 @@ def _problems(problems: Iterable[tuple[str, str]]) -> None:
     found = list(problems)
     if found:
         raise PydanticCustomError("rayplat_problems", "{count} problems", {"count": len(found), "problems": found})
+
+
+def _fail(message: str) -> None:
+    """Reject one field's value with ``message``."""
+    raise PydanticCustomError("rayplat", "{message}", {"message": message})
 
 
 class _Model(BaseModel):
@@ -101,9 +110,15 @@ class NodePool(_Model):
                 yield f"labels.{key}", f"the prefix '{RESERVED_LABEL_PREFIX}' is reserved for the platform"
             if not _LABEL_VALUE.match(value):
                 yield f"labels.{key}", f"'{value}' is not a valid Kubernetes label value"
+        seen_keys = set()
         for i, taint in enumerate(self.taints):
             if not _LABEL_NAME.match(taint.key):
                 yield f"taints[{i}].key", f"'{taint.key}' is not a valid taint key"
+            elif taint.key in seen_keys:
+                yield f"taints[{i}].key", f"'{taint.key}' is tainted twice"
+            if not _LABEL_VALUE.match(taint.value):
+                yield f"taints[{i}].value", f"'{taint.value}' is not a valid taint value"
+            seen_keys.add(taint.key)
 
 
 class SystemPool(NodePool):
@@ -175,30 +190,37 @@ class Endpoint(_Model):
 
 class Cluster(_Model):
     name: str | None = None
-    kubernetes_version: str = "1.34"
+    kubernetes_version: str = versions.KUBERNETES_VERSION
     endpoint: Endpoint = Endpoint()
     admin_role_arn: str
 
-    @model_validator(mode="after")
-    def _check(self) -> Cluster:
-        problems = []
-        if self.name is not None and not _CLUSTER_NAME.match(self.name):
-            problems.append(("name", f"'{self.name}' is not a valid EKS cluster name"))
-        if self.kubernetes_version not in SUPPORTED_KUBERNETES_VERSIONS:
-            supported = ", ".join(SUPPORTED_KUBERNETES_VERSIONS)
-            problems.append(("kubernetesVersion", f"'{self.kubernetes_version}' is not supported ({supported})"))
-        if not _ROLE_ARN.match(self.admin_role_arn):
-            problems.append(("adminRoleArn", f"'{self.admin_role_arn}' is not an IAM role ARN"))
-        _problems(problems)
-        return self
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str | None) -> str | None:
+        if name is not None and not _CLUSTER_NAME.match(name):
+            _fail(f"'{name}' is not a valid EKS cluster name")
+        return name
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _kubernetes_version(cls, version: str) -> str:
+        if version not in SUPPORTED_KUBERNETES_VERSIONS:
+            _fail(f"'{version}' is not supported ({', '.join(SUPPORTED_KUBERNETES_VERSIONS)})")
+        return version
+
+    @field_validator("admin_role_arn")
+    @classmethod
+    def _admin_role_arn(cls, arn: str) -> str:
+        if not _ROLE_ARN.match(arn):
+            _fail(f"'{arn}' is not an IAM role ARN")
+        return arn
 
 
 class ExistingVpc(_Model):
     vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
     private_subnet_ids: list[str] = Field(min_length=2)
-    public_subnet_ids: list[str] = []
 
-    @field_validator("private_subnet_ids", "public_subnet_ids")
+    @field_validator("private_subnet_ids")
     @classmethod
     def _subnet_ids(cls, ids: list[str]) -> list[str]:
         _problems((f"[{i}]", f"'{s}' is not a subnet id") for i, s in enumerate(ids) if not s.startswith("subnet-"))
@@ -208,8 +230,12 @@ class ExistingVpc(_Model):
 class Network(_Model):
     vpc_cidr: str | None = None
     availability_zones: list[str] = []
-    nat_gateways: Literal["single", "perAz"] = "single"
+    nat_gateways: Literal["single", "perAz"] | None = None
     existing: ExistingVpc | None = None
+
+    @property
+    def nat_per_az(self) -> bool:
+        return self.nat_gateways == "perAz"
 
     @model_validator(mode="after")
     def _check(self) -> Network:
@@ -218,8 +244,8 @@ class Network(_Model):
 
     def _problems(self) -> Iterable[tuple[str, str]]:
         if self.existing is not None:
-            if self.vpc_cidr or self.availability_zones:
-                yield "existing", "use either an existing VPC or vpcCidr/availabilityZones, not both"
+            if self.vpc_cidr or self.availability_zones or self.nat_gateways:
+                yield "existing", "use either an existing VPC or vpcCidr/availabilityZones/natGateways, not both"
             return
         if self.vpc_cidr is None:
             yield "vpcCidr", "required unless network.existing names a VPC"
@@ -249,13 +275,20 @@ class Aws(_Model):
     @classmethod
     def _region(cls, region: str) -> str:
         if not _AWS_REGION.match(region):
-            raise PydanticCustomError("rayplat", "'{region}' is not an AWS region", {"region": region})
+            _fail(f"'{region}' is not an AWS region")
         return region
 
 
 class Ray(_Model):
     namespace: str = Field(default="ray", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     service_account: str = Field(default="ray", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, namespace: str) -> str:
+        if namespace in RESERVED_NAMESPACES:
+            _fail(f"'{namespace}' is reserved ({', '.join(RESERVED_NAMESPACES)})")
+        return namespace
 
 
 class PlatformConfig(_Model):
@@ -288,37 +321,44 @@ class PlatformConfig(_Model):
         _problems(problems)
         return tags
 
-    @field_validator("gpu_pools")
-    @classmethod
-    def _unique_pool_names(cls, pools: list[GpuPool]) -> list[GpuPool]:
-        seen: set[str] = {"system"}
-        problems = []
-        for i, pool in enumerate(pools):
-            if pool.name in seen:
-                problems.append((f"[{i}].name", f"duplicate pool name '{pool.name}'"))
-            seen.add(pool.name)
-        _problems(problems)
-        return pools
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> PlatformConfig:
-        problems = []
-        if self.tags["env"] != self.environment:
-            problems.append(("tags.env", f"'{self.tags['env']}' must equal environment ('{self.environment}')"))
-        if self.protected and self.storage.force_destroy:
-            problems.append(("storage.forceDestroy", "is not allowed in prod: the artifact bucket holds data"))
-        region = self.aws.region
-        for i, zone in enumerate(self.network.availability_zones):
-            if not (zone.startswith(region) and len(zone) == len(region) + 1):
-                problems.append((f"network.availabilityZones[{i}]", f"'{zone}' is not a zone of {region}"))
-        _problems(problems)
-        return self
-
     def cluster_name(self, stack: str) -> str:
         return self.cluster.name or f"ray-{stack}"
 
     def cost_tags(self) -> dict[str, str]:
         return dict(self.tags)
+
+
+def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    """The rules that span keys, run on the raw keys so that they report even when other keys are invalid.
+    Each rule looks only at values of the shape it needs; shape errors are the models' to report."""
+    environment, tags = raw.get("environment"), _mapping(raw.get("tags"))
+    if isinstance(tags.get("env"), str) and isinstance(environment, str) and tags["env"] != environment:
+        yield "tags.env", f"'{tags['env']}' must equal environment ('{environment}')"
+    if environment == "prod" and _mapping(raw.get("storage")).get("forceDestroy") in (True, "true", "True"):
+        yield "storage.forceDestroy", "is not allowed in prod: the artifact bucket holds data"
+    region = _mapping(raw.get("aws")).get("region")
+    zones = _mapping(raw.get("network")).get("availabilityZones")
+    if isinstance(region, str) and isinstance(zones, list):
+        for i, zone in enumerate(zones):
+            if isinstance(zone, str) and not (zone.startswith(region) and len(zone) == len(region) + 1):
+                yield f"network.availabilityZones[{i}]", f"'{zone}' is not a zone of {region}"
+    yield from _duplicate_pool_names(raw)
+
+
+def _duplicate_pool_names(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    system_name = _mapping(raw.get("systemPool")).get("name", SystemPool.model_fields["name"].default)
+    seen = {system_name}
+    pools = raw.get("gpuPools")
+    for i, pool in enumerate(pools if isinstance(pools, list) else []):
+        name = _mapping(pool).get("name")
+        if isinstance(name, str):
+            if name in seen:
+                yield f"gpuPools[{i}].name", f"duplicate pool name '{name}'"
+            seen.add(name)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _cidr_problem(cidr: str) -> str | None:
@@ -342,8 +382,8 @@ def _path(loc: Iterable[str | int]) -> str:
 
 
 def _join(base: str, sub: str) -> str:
-    if not base:
-        return sub
+    if not base or not sub:
+        return base or sub
     return base + sub if sub.startswith("[") else f"{base}.{sub}"
 
 
@@ -361,10 +401,15 @@ def _messages(exc: ValidationError) -> list[str]:
 
 def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> PlatformConfig:
     """Validate the ``ray-platform:*`` keys of a stack (namespace already stripped)."""
+    problems: list[str] = []
     try:
-        return PlatformConfig.model_validate(dict(raw))
+        config = PlatformConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError(_messages(exc), source) from None
+        problems = _messages(exc)
+    problems += [f"{path}: {message}" for path, message in cross_key_problems(raw)]
+    if problems:
+        raise ConfigError(problems, source)
+    return config
 
 
 def _decode(value: Any) -> Any:

@@ -22,6 +22,7 @@ def build_platform(config: PlatformConfig) -> None:
 
     pulumi.export("cloud", config.cloud)
     pulumi.export("region", config.aws.region)
+    pulumi.export("vpcId", cloud.vpc_id)
     pulumi.export("clusterName", handle.name)
     pulumi.export("clusterEndpoint", cloud.eks.endpoint)
     pulumi.export("kubeconfig", cloud.eks.kubeconfig)

@@ -109,6 +109,37 @@ BAD_CONFIGS = {
         lambda c: _tags(_section(set_key(c, "environment", "prod"), "storage", forceDestroy=True), env="prod"),
         "storage.forceDestroy: is not allowed in prod",
     ),
+    "renamed system pool clashes": (
+        lambda c: _pool(_section(c, "systemPool", name="cpu"), 0, name="cpu"),
+        "gpuPools[0].name: duplicate pool name 'cpu'",
+    ),
+    "bad taint value": (
+        lambda c: _pool(c, 0, taints=[{"key": "dedicated", "value": "a b", "effect": "NoSchedule"}]),
+        "gpuPools[0].taints[0].value: 'a b' is not a valid taint value",
+    ),
+    "taint key twice": (
+        lambda c: _pool(c, 0, taints=[{"key": "x", "effect": "NoSchedule"}, {"key": "x", "effect": "NoExecute"}]),
+        "gpuPools[0].taints[1].key: 'x' is tainted twice",
+    ),
+    "reserved ray namespace": (
+        lambda c: set_key(c, "ray", {"namespace": "kuberay-system"}),
+        "ray.namespace: 'kuberay-system' is reserved",
+    ),
+    "too many tags": (
+        lambda c: _tags(c, **{f"extra{i}": "x" for i in range(43)}),
+        "tags: at most 47 tags (48 given)",
+    ),
+    "nat gateways of an existing vpc": (
+        lambda c: set_key(
+            c,
+            "network",
+            {
+                "natGateways": "perAz",
+                "existing": {"vpcId": "vpc-0abc1234", "privateSubnetIds": ["subnet-0a", "subnet-0b"]},
+            },
+        ),
+        "network.existing: use either an existing VPC or vpcCidr/availabilityZones/natGateways, not both",
+    ),
     "misspelt key": (lambda c: set_key(c, "gpuPool", []), "gpuPool: extra inputs are not permitted"),
     "missing required key": (
         lambda c: {k: v for k, v in c.items() if k != "ray-platform:cloud"},
@@ -127,18 +158,25 @@ def test_bad_config_fails_before_any_resource(case, dev_config):
 
 
 def test_every_problem_is_reported_at_once(dev_config):
-    config = _tags(_pool(_pool(dev_config, 1, minSize=2, maxSize=1), 0, instanceTypes=["m5.large"]), owner=None)
-    config = _section(config, "network", availabilityZones=["us-west-2a"])
+    config = _tags(
+        _pool(_pool(dev_config, 1, minSize=2, maxSize=1, name="a10g"), 0, instanceTypes=["m5.large"]), env="x"
+    )
+    config = _section(config, "network", availabilityZones=["us-west-2a", "eu-west-1a"])
+    config = _section(config, "cluster", endpoint={"access": "public"}, kubernetesVersion="1.20", adminRoleArn="admin")
     with pytest.raises(ConfigError) as raised:
         parse_config(project_keys(config))
     assert raised.value.problems == [
-        "network.availabilityZones: EKS needs at least 2 availability zones",
+        "cluster.kubernetesVersion: '1.20' is not supported (1.32, 1.33, 1.34)",
+        "cluster.endpoint.publicCidrs: a public endpoint needs at least one allowed CIDR",
+        "cluster.adminRoleArn: 'admin' is not an IAM role ARN",
         "gpuPools[0].instanceTypes[0]: 'm5.large' is not a known GPU instance type "
         "(families: g4dn, g5, g6, g6e, p3, p4d, p5)",
         "gpuPools[1].maxSize: must be >= minSize (2)",
-        "tags.owner: required cost tag is missing",
+        "tags.env: 'x' must equal environment ('dev')",
+        "network.availabilityZones[1]: 'eu-west-1a' is not a zone of us-west-2",
+        "gpuPools[1].name: duplicate pool name 'a10g'",
     ]
-    assert str(raised.value).startswith("Invalid stack config: 4 problems:\n  network.availabilityZones")
+    assert str(raised.value).startswith("Invalid stack config: 8 problems:\n  cluster.kubernetesVersion")
 
 
 def test_existing_vpc_replaces_the_created_one(dev_config):
@@ -147,6 +185,7 @@ def test_existing_vpc_replaces_the_created_one(dev_config):
     )
     plan = run_program("dev", config, PROGRAM)
     assert plan.of_type("aws:ec2/vpc:Vpc") == []
+    assert plan.outputs["vpcId"] == "vpc-0abc1234"
     cluster = plan.of_type("aws:eks/cluster:Cluster")[0]
     assert cluster.inputs["vpcConfig"]["subnetIds"] == ["subnet-0a", "subnet-0b"]
 

@@ -95,7 +95,9 @@ def test_gpu_pool_capacity_is_reported(plan):
 
 
 def test_creation_order_nodes_after_role_policies_and_addons_after_nodes(plan):
-    attachments = {a.urn for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if "-node-" in a.name}
+    attachments = {
+        a.urn for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if "-node-" in a.name
+    }
     groups = plan.of_type("aws:eks/nodeGroup:NodeGroup")
     assert len(attachments) == 2
     for group in groups:

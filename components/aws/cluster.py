@@ -52,6 +52,7 @@ def _taints(pool: PoolConfig) -> list[dict[str, str]]:
 
 class AwsCluster(pulumi.ComponentResource):
     handle: ClusterHandle
+    vpc_id: pulumi.Input[str]
     eks: EksCluster
     store: ArtifactStore
 
@@ -65,7 +66,7 @@ class AwsCluster(pulumi.ComponentResource):
         )
         here = pulumi.ResourceOptions(parent=self)
 
-        private_subnets = self._network(name, config, cluster_name, provider)
+        self.vpc_id, private_subnets = self._network(name, config, cluster_name, provider)
         endpoint = config.cluster.endpoint
         self.eks = EksCluster(
             name,
@@ -165,17 +166,17 @@ class AwsCluster(pulumi.ComponentResource):
     def _network(self, name: str, config: PlatformConfig, cluster_name: str, provider: aws.Provider):
         network = config.network
         if network.existing is not None:
-            return network.existing.private_subnet_ids
+            return network.existing.vpc_id, network.existing.private_subnet_ids
         vpc = Network(
             f"{name}-vpc",
             NetworkArgs(
                 cluster_name=cluster_name,
                 cidr=network.vpc_cidr,
                 availability_zones=network.availability_zones,
-                nat_per_az=network.nat_gateways == "perAz",
+                nat_per_az=network.nat_per_az,
                 tags=config.cost_tags(),
             ),
             provider=provider,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return vpc.private_subnet_ids
+        return vpc.vpc_id, vpc.private_subnet_ids

@@ -49,7 +49,7 @@ class ArtifactStore(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-key",
-            name=pulumi.Output.concat("alias/", pulumi.get_stack(), "-", name),
+            name=f"alias/{name}",
             target_key_id=key.key_id,
             opts=child,
         )

@@ -1,0 +1,49 @@
+"""`rayplat plan` end to end, through the console script's entry point."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from rayplat.cli import app
+
+runner = CliRunner()
+
+
+def test_plan_writes_the_stack_export_shape_and_a_summary(tmp_path):
+    out = tmp_path / "plan.json"
+    result = runner.invoke(app, ["plan", "--stack", "dev", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Stack dev:" in result.output and "GPU pools" in result.output
+    assert "total max GPUs: 6" in result.output
+    plan = json.loads(out.read_text())
+    assert (plan["stack"], plan["project"]) == ("dev", "ray-platform")
+    keys = {
+        "urn",
+        "type",
+        "name",
+        "custom",
+        "parent",
+        "provider",
+        "dependencies",
+        "inputs",
+        "protect",
+        "retainOnDelete",
+    }
+    assert all(set(r) == keys for r in plan["resources"])
+    assert plan["outputs"]["kuberayVersion"] == "1.7.0"
+
+
+def test_plans_are_reproducible(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    for path in (first, second):
+        assert runner.invoke(app, ["plan", "--stack", "staging", "--quiet", "--json", str(path)]).exit_code == 0
+    assert first.read_text() == second.read_text()
+
+
+def test_unknown_stack_is_a_clear_error():
+    result = runner.invoke(app, ["plan", "--stack", "nope"])
+    assert result.exit_code == 2
+    assert "no stack 'nope'" in result.output
+    assert "stacks: dev, prod, staging" in result.output.replace("\n", " ")
