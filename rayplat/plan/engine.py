@@ -96,13 +96,15 @@ class _RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mock: _Mocks):
         super().__init__(mock)
         self.recorded: list[PlannedResource] = []
+        self._urns: set[str] = set()
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
-        if any(r.urn == response.urn for r in self.recorded):
+        if response.urn in self._urns:
             raise ValueError(f"duplicate resource URN {response.urn}: two resources share a type and name")
+        self._urns.add(response.urn)
         self.recorded.append(
             PlannedResource(
                 urn=response.urn,
