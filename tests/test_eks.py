@@ -32,6 +32,8 @@ def test_secrets_are_envelope_encrypted_with_a_rotating_key(plan):
     assert encryption["resources"] == ["secrets"]
     key = resource(plan, "aws:kms/key:Key", f"{plan.stack}-secrets")
     assert key.inputs["enableKeyRotation"] is True
+    # Losing this key makes every secret of the cluster unreadable: production keeps it whatever happens.
+    assert key.protect is key.retainOnDelete is (plan.stack == "prod")
     assert encryption["provider"]["keyArn"].startswith("arn:aws:kms:")
 
 

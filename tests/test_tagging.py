@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from components.tagging import REQUIRED_COST_TAGS
-from rayplat.aws_types import is_taggable
+from rayplat.provider_types import is_taggable
 from tests.conftest import config_tags
 
 

@@ -77,6 +77,7 @@ class AwsCluster(pulumi.ComponentResource):
                 public_endpoint=endpoint.access == "public",
                 public_cidrs=endpoint.public_cidrs,
                 admin_role_arn=config.cluster.admin_role_arn,
+                protect=config.protected,
                 tags=tags,
             ),
             provider=provider,

@@ -31,6 +31,8 @@ class EksClusterArgs:
     public_cidrs: list[str]
     admin_role_arn: str
     tags: dict[str, str]
+    # Production: the key that encrypts the cluster's secrets can be neither deleted nor lost.
+    protect: bool = False
 
 
 def require(value, what: str):
@@ -96,7 +98,9 @@ class EksCluster(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             tags=with_name(tags, f"{name}-secrets"),
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
+            ),
         )
         aws.kms.Alias(
             f"{name}-secrets", name=f"alias/{args.cluster_name}-secrets", target_key_id=secrets_key.key_id, opts=child

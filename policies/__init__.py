@@ -1,0 +1,10 @@
+"""The ray-platform policy pack: governance rules for Pulumi CrossGuard, grouped by area.
+
+``pulumi preview --policy-pack policies`` runs them through ``policies/__main__.py``; ``rayplat check``
+runs the same objects in-process on the offline plan.
+"""
+
+from policies import eks, iam, kubernetes, network, s3, tagging
+
+PACK_NAME = "ray-platform"
+ALL_POLICIES = [*s3.POLICIES, *eks.POLICIES, *iam.POLICIES, *network.POLICIES, *kubernetes.POLICIES, *tagging.POLICIES]

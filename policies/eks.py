@@ -1,0 +1,278 @@
+"""The cluster and its nodes: a closed API, encrypted secrets, full audit logs, hardened and bounded GPU pools."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from pulumi_policy import Severity
+
+from components.aws.instance_types import GPU_INSTANCE_TYPES
+from components.versions import KUBERNETES_VERSION
+from infra.config import SUPPORTED_KUBERNETES_VERSIONS
+from policies.rules import Subject, as_list, of_type, resource_rule, stack_rule
+
+CLUSTER = ("aws:eks/cluster:Cluster",)
+NODE_GROUP = ("aws:eks/nodeGroup:NodeGroup",)
+LAUNCH_TEMPLATE = ("aws:ec2/launchTemplate:LaunchTemplate",)
+SUBNET = ("aws:ec2/subnet:Subnet",)
+LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+GPU_TAINT = {"key": "nvidia.com/gpu", "effect": "NO_SCHEDULE"}
+
+
+def _endpoint(subject: Subject, _config) -> Iterable[str]:
+    vpc = subject.get("vpcConfig", default={})
+    if vpc.get("endpointPublicAccess") is False:
+        return
+    cidrs = as_list(vpc.get("publicAccessCidrs"))
+    if not cidrs:
+        yield "the public endpoint has no publicAccessCidrs, so EKS opens it to 0.0.0.0/0"
+    for cidr in cidrs:
+        if _is_world(cidr):
+            yield f"the public endpoint is open to {cidr}"
+
+
+def _is_world(cidr: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+def _secrets_encryption(subject: Subject, _config) -> Iterable[str]:
+    encryption = as_list(subject.get("encryptionConfig"))
+    if not any(
+        "secrets" in as_list(e.get("resources")) and (e.get("provider") or {}).get("keyArn") for e in encryption
+    ):
+        yield "Kubernetes secrets are not envelope-encrypted with a KMS key (encryptionConfig)"
+
+
+def _logs(subject: Subject, _config) -> Iterable[str]:
+    missing = sorted(set(LOG_TYPES) - set(as_list(subject.get("enabledClusterLogTypes"))))
+    if missing:
+        yield f"control-plane logs off: {', '.join(missing)}"
+
+
+def _version(subject: Subject, config) -> Iterable[str]:
+    version = subject.get("version")
+    if version not in config["allowedVersions"]:
+        yield f"Kubernetes {version or '(provider default)'} is not one of {', '.join(config['allowedVersions'])}"
+
+
+def _imdsv2(subject: Subject, config) -> Iterable[str]:
+    metadata = subject.get("metadataOptions", default={})
+    if metadata.get("httpTokens") != "required":
+        yield "IMDSv1 is allowed: set metadataOptions.httpTokens to required"
+    hops = metadata.get("httpPutResponseHopLimit")
+    if hops is None or hops > config["maxHopLimit"]:
+        limit = config["maxHopLimit"]
+        yield f"the metadata hop limit ({hops or 'default'}) lets pods reach the node role; at most {limit}"
+
+
+def _encrypted_volumes(subject: Subject, _config) -> Iterable[str]:
+    for mapping in as_list(subject.get("blockDeviceMappings")):
+        ebs = mapping.get("ebs") or {}
+        if str(ebs.get("encrypted")).lower() != "true":
+            yield f"volume {mapping.get('deviceName', '?')} is not encrypted"
+
+
+def _no_public_ip(subject: Subject, _config) -> Iterable[str]:
+    if subject.type in SUBNET and subject.get("mapPublicIpOnLaunch") is True:
+        yield "instances launched in this subnet get a public IP (mapPublicIpOnLaunch)"
+    for interface in as_list(subject.get("networkInterfaces")):
+        if str(interface.get("associatePublicIpAddress")).lower() == "true":
+            yield "the launch template gives nodes a public IP"
+
+
+def _no_ssh(subject: Subject, _config) -> Iterable[str]:
+    remote = subject.get("remoteAccess")
+    if remote and remote.get("ec2SshKey") and not as_list(remote.get("sourceSecurityGroupIds")):
+        yield "SSH is open to nodes from anywhere (remoteAccess without sourceSecurityGroupIds)"
+
+
+def gpu_shape(subject: Subject) -> tuple[str, int] | None:
+    """(GPU model, GPUs per node) of a node group, or None for a CPU group."""
+    known = [GPU_INSTANCE_TYPES[t] for t in as_list(subject.get("instanceTypes")) if t in GPU_INSTANCE_TYPES]
+    if known:
+        return known[0].gpu_model, max(t.gpus for t in known)
+    if "NVIDIA" in str(subject.get("amiType", default="")) or "GPU" in str(subject.get("amiType", default="")):
+        return "unknown", 1
+    return None
+
+
+def _gpu_tainted(subject: Subject, _config) -> Iterable[str]:
+    if gpu_shape(subject) is None:
+        return
+    taints = as_list(subject.get("taints"))
+    if not any(t.get("key") == GPU_TAINT["key"] and t.get("effect") == GPU_TAINT["effect"] for t in taints):
+        yield "a GPU node group without the nvidia.com/gpu NoSchedule taint lets any pod take its GPU nodes"
+
+
+def _gpu_types_allowed(subject: Subject, config) -> Iterable[str]:
+    if gpu_shape(subject) is None:
+        return
+    for instance_type in as_list(subject.get("instanceTypes")):
+        if instance_type not in config["allowedInstanceTypes"]:
+            yield f"{instance_type} is not an allowed GPU instance type"
+
+
+def _pool_bounds(subject: Subject, config) -> Iterable[str]:
+    shape = gpu_shape(subject)
+    if shape is None:
+        return
+    max_size = subject.get("scalingConfig", "maxSize", default=0)
+    if max_size > config["maxNodesPerPool"]:
+        yield f"maxSize {max_size} exceeds the {config['maxNodesPerPool']} nodes allowed per GPU pool"
+    if max_size * shape[1] > config["maxGpusPerPool"]:
+        yield f"up to {max_size * shape[1]} GPUs exceeds the {config['maxGpusPerPool']} allowed per GPU pool"
+
+
+def _stack_gpus(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
+    pools = [(s, gpu_shape(s)) for s in of_type(subjects, NODE_GROUP)]
+    pools = [(s, s.get("scalingConfig", "maxSize", default=0) * shape[1]) for s, shape in pools if shape]
+    total = sum(gpus for _, gpus in pools)
+    if total > config["maxGpusPerStack"]:
+        largest = max(pools, key=lambda p: p[1])[0]
+        yield (
+            largest,
+            (
+                f"the stack's GPU pools reach {total} GPUs, over the {config['maxGpusPerStack']} allowed "
+                f"(largest pool: {largest.name})"
+            ),
+        )
+
+
+_GPU_TYPES_CONFIG = {
+    "allowedInstanceTypes": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": sorted(GPU_INSTANCE_TYPES),
+        "description": "GPU instance types a node group may use.",
+    }
+}
+_POOL_BOUNDS_CONFIG = {
+    "maxNodesPerPool": {"type": "integer", "minimum": 0, "default": 16},
+    "maxGpusPerPool": {"type": "integer", "minimum": 0, "default": 64},
+}
+
+POLICIES = [
+    resource_rule(
+        name="eks-endpoint-not-public",
+        area="eks",
+        severity=Severity.CRITICAL,
+        types=CLUSTER,
+        check=_endpoint,
+        description="The Kubernetes API is private, or public only to listed networks, never to 0.0.0.0/0.",
+        remediation="Set cluster.endpoint.access to private, or list your office and VPN CIDRs in publicCidrs.",
+    ),
+    resource_rule(
+        name="eks-secrets-encryption",
+        area="eks",
+        severity=Severity.HIGH,
+        types=CLUSTER,
+        check=_secrets_encryption,
+        description="Kubernetes secrets are envelope-encrypted with a customer-managed KMS key.",
+        remediation="Add encryptionConfig with resources ['secrets'] and a KMS key with rotation on.",
+    ),
+    resource_rule(
+        name="eks-control-plane-logs",
+        area="eks",
+        severity=Severity.MEDIUM,
+        types=CLUSTER,
+        check=_logs,
+        description="Every control-plane log type (api, audit, authenticator, controllerManager, scheduler) is on.",
+        remediation="List all five types in enabledClusterLogTypes.",
+    ),
+    resource_rule(
+        name="eks-supported-version",
+        area="eks",
+        severity=Severity.MEDIUM,
+        types=CLUSTER,
+        check=_version,
+        config={
+            "allowedVersions": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": list(SUPPORTED_KUBERNETES_VERSIONS),
+            }
+        },
+        description="The cluster runs a Kubernetes version in standard support.",
+        remediation=f"Upgrade one minor version at a time (the platform pins {KUBERNETES_VERSION}).",
+    ),
+    resource_rule(
+        name="nodes-imdsv2-required",
+        area="nodes",
+        severity=Severity.HIGH,
+        types=LAUNCH_TEMPLATE,
+        check=_imdsv2,
+        config={"maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1}},
+        description="Nodes accept only IMDSv2, with a hop limit that keeps pods from the node's credentials.",
+        remediation="Set metadataOptions httpTokens=required and httpPutResponseHopLimit=1; give pods IRSA roles.",
+    ),
+    resource_rule(
+        name="nodes-encrypted-volumes",
+        area="nodes",
+        severity=Severity.HIGH,
+        types=LAUNCH_TEMPLATE,
+        check=_encrypted_volumes,
+        description="Every node volume is encrypted.",
+        remediation="Set ebs.encrypted to true on every block device mapping of the launch template.",
+    ),
+    resource_rule(
+        name="nodes-no-public-ip",
+        area="nodes",
+        severity=Severity.HIGH,
+        types=(*LAUNCH_TEMPLATE, *SUBNET),
+        check=_no_public_ip,
+        description="Nodes get no public IP address.",
+        remediation="Run nodes in private subnets; set mapPublicIpOnLaunch and associatePublicIpAddress to false.",
+    ),
+    resource_rule(
+        name="nodes-no-ssh-from-anywhere",
+        area="nodes",
+        severity=Severity.HIGH,
+        types=NODE_GROUP,
+        check=_no_ssh,
+        description="Node groups do not open SSH to the world.",
+        remediation="Drop remoteAccess (use SSM Session Manager), or restrict it with sourceSecurityGroupIds.",
+    ),
+    resource_rule(
+        name="gpu-pools-tainted",
+        area="nodes",
+        severity=Severity.HIGH,
+        types=NODE_GROUP,
+        check=_gpu_tainted,
+        description="GPU node groups carry the nvidia.com/gpu NoSchedule taint, so only GPU work lands there.",
+        remediation="Add the taint nvidia.com/gpu=present:NoSchedule (the platform's GPU pools do).",
+    ),
+    resource_rule(
+        name="gpu-instance-types-allowed",
+        area="nodes",
+        severity=Severity.MEDIUM,
+        types=NODE_GROUP,
+        check=_gpu_types_allowed,
+        config=_GPU_TYPES_CONFIG,
+        description="GPU node groups use only instance types from the allow-list.",
+        remediation="Pick an allowed type, or have the allow-list in the stack's policy config reviewed.",
+    ),
+    resource_rule(
+        name="gpu-pool-bounds",
+        area="nodes",
+        severity=Severity.MEDIUM,
+        types=NODE_GROUP,
+        check=_pool_bounds,
+        config=_POOL_BOUNDS_CONFIG,
+        description="No GPU node group can grow past the allowed number of nodes and GPUs.",
+        remediation="Lower maxSize, or raise maxNodesPerPool/maxGpusPerPool in the stack's policy config.",
+    ),
+    stack_rule(
+        name="gpu-stack-budget",
+        area="nodes",
+        severity=Severity.MEDIUM,
+        types=NODE_GROUP,
+        check=_stack_gpus,
+        config={"maxGpusPerStack": {"type": "integer", "minimum": 0, "default": 128}},
+        description="The GPU pools of a stack together stay within the stack's GPU budget.",
+        remediation="Lower the pools' maxSize, or raise maxGpusPerStack in the stack's policy config.",
+    ),
+]

@@ -1,0 +1,129 @@
+"""Tags and labels: the cost tags on every taggable resource, within AWS's limits and GCP's label rules."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import Severity
+
+from components.tagging import REQUIRED_COST_TAGS, aws_tag_problems
+from policies.rules import Subject, plain, resource_rule
+from rayplat.provider_types import is_taggable, takes
+
+GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+GCP_MAX_LABELS = 64
+GCP_LABEL_PROPERTIES = ("labels", "resourceLabels", "userLabels")
+
+_REQUIRED = {"type": "array", "items": {"type": "string"}, "default": list(REQUIRED_COST_TAGS)}
+
+
+def _provider_map(subject: Subject, key: str, inner: str | None = None) -> dict[str, str]:
+    """A provider's default tags or labels; provider inputs reach the engine as JSON text."""
+    value = subject.provider_props.get(key)
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else {}
+    value = plain(value) or {}
+    return dict(value.get(inner) or {}) if inner else dict(value)
+
+
+def effective_tags(subject: Subject) -> dict[str, str]:
+    """What AWS will store: the provider's default tags, overridden by the resource's own."""
+    return {**_provider_map(subject, "defaultTags", "tags"), **(plain(subject.get("tags")) or {})}
+
+
+def _required_tags(subject: Subject, config) -> Iterable[str]:
+    tags = effective_tags(subject)
+    missing = [k for k in config["requiredTags"] if not tags.get(k)]
+    if missing:
+        yield f"missing cost tags {', '.join(missing)} (resource tags merged with the provider's default tags)"
+
+
+def _add_missing_tags(subject: Subject, config) -> Mapping[str, Any] | None:
+    """Safe to fix: add each missing required tag whose value the policy config names."""
+    tags = effective_tags(subject)
+    additions = {
+        k: config["defaultValues"][k]
+        for k in config["requiredTags"]
+        if not tags.get(k) and k in config["defaultValues"]
+    }
+    if not additions:
+        return None
+    return {**plain(subject.props), "tags": {**(plain(subject.get("tags")) or {}), **additions}}
+
+
+def _tag_limits(subject: Subject, _config) -> Iterable[str]:
+    for key, message in aws_tag_problems(effective_tags(subject)):
+        yield f"tag {key}: {message}" if key else message
+
+
+def _gcp_labels(subject: Subject, config) -> Iterable[str]:
+    defaults = _provider_map(subject, "defaultLabels")
+    for prop in GCP_LABEL_PROPERTIES:
+        if prop == "labels" and takes(subject.type, "labels"):
+            labels = {**defaults, **(plain(subject.get(prop)) or {})}
+            missing = [k for k in config["requiredLabels"] if not labels.get(k)]
+            if missing:
+                yield f"missing labels {', '.join(missing)}"
+        else:
+            labels = plain(subject.get(prop)) or {}
+        yield from _label_rules(prop, labels)
+
+
+def _label_rules(prop: str, labels: dict[str, str]) -> Iterable[str]:
+    if len(labels) > GCP_MAX_LABELS:
+        yield f"{prop}: {len(labels)} labels, over GCP's {GCP_MAX_LABELS}"
+    for key, value in labels.items():
+        if not GCP_LABEL_KEY.match(key):
+            yield f"{prop}: key '{key}' must match {GCP_LABEL_KEY.pattern}"
+        if not GCP_LABEL_VALUE.match(str(value)):
+            yield f"{prop}: value '{value}' of '{key}' must match {GCP_LABEL_VALUE.pattern}"
+
+
+POLICIES = [
+    resource_rule(
+        name="aws-required-tags",
+        area="tagging",
+        severity=Severity.MEDIUM,
+        types=("aws:*",),
+        when=is_taggable,
+        check=_required_tags,
+        remediate=_add_missing_tags,
+        config={
+            "requiredTags": _REQUIRED,
+            "defaultValues": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "default": {},
+                "description": "Values to add for missing tags when the rule remediates.",
+            },
+        },
+        description="Every taggable AWS resource carries the cost tags, directly or from the provider's defaults.",
+        remediation="Set the stack's tags (the platform applies them everywhere); at the remediate level, tags "
+        "named in defaultValues are added at deploy time.",
+    ),
+    resource_rule(
+        name="aws-tag-limits",
+        area="tagging",
+        severity=Severity.MEDIUM,
+        types=("aws:*",),
+        when=is_taggable,
+        check=_tag_limits,
+        description="Tags stay within AWS's limits: 50 per resource, key and value lengths, no 'aws:' prefix.",
+        remediation="Shorten or drop tags; keys and values may hold letters, digits, spaces and _ . : / = + - @.",
+    ),
+    resource_rule(
+        name="gcp-labels",
+        area="gcp",
+        severity=Severity.MEDIUM,
+        types=("gcp:*",),
+        check=_gcp_labels,
+        when=lambda t: any(takes(t, p) for p in ("labels", "resource_labels", "user_labels")),
+        config={"requiredLabels": _REQUIRED},
+        description="GCP resources carry the cost labels, lowercase and within GCP's label rules.",
+        remediation="Use lowercase keys [a-z][a-z0-9_-] and values [a-z0-9_-], at most 63 characters, 64 labels.",
+    ),
+]
