@@ -1,4 +1,5 @@
-"""Measure the offline plan (fresh processes and warm runs) and rewrite docs/benchmarks.md: `make bench`."""
+"""Measure the offline plan (fresh processes and warm runs) and the policy check, and rewrite
+docs/benchmarks.md: `make bench`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import sys
 
 from benchmarks import report
 from benchmarks.cases import pool_cases, stack_cases
+from benchmarks.policy import measure_policy
 from benchmarks.runner import measure
-from benchmarks.targets import pool_fits, verdicts
+from benchmarks.targets import policy_verdict, pool_fits, verdicts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,8 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Planning the dev stack with more GPU pools, {args.runs} runs ...", file=sys.stderr)
     pools = measure(pool_cases(), args.runs)
     fits = pool_fits(pools)
-    results = verdicts(stacks, fits)
-    text = report.render(stacks, pools, fits, results, args.runs)
+    print(f"Checking the policy pack on a plan of about 1,000 resources, {args.runs} runs ...", file=sys.stderr)
+    policy = measure_policy(args.runs)
+    results = [*verdicts(stacks, fits), policy_verdict(policy)]
+    text = report.render(stacks, pools, fits, results, args.runs, policy)
     path = report.write(text)
     print(text)
     for verdict in results:

@@ -9,6 +9,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from benchmarks.cases import POOL_COUNTS, ROOT
+from benchmarks.policy import PolicyFigures
 from benchmarks.runner import Measured
 from benchmarks.targets import DEV_WALL_LIMIT_S, LINEAR_R2_MIN, PoolFits, Verdict
 
@@ -45,7 +46,14 @@ as large as the cost of the pools themselves: the R² of those medians measures 
 Both fits are shown."""
 
 
-def render(stacks: list[Measured], pools: list[Measured], fits: PoolFits, verdicts: list[Verdict], runs: int) -> str:
+def render(
+    stacks: list[Measured],
+    pools: list[Measured],
+    fits: PoolFits,
+    verdicts: list[Verdict],
+    runs: int,
+    policy: PolicyFigures,
+) -> str:
     *most, last = POOL_COUNTS
     counts = f"{', '.join(map(str, most))} and {last}"
     intro = INTRO.format(counts=counts, limit=DEV_WALL_LIMIT_S, r2=LINEAR_R2_MIN)
@@ -58,8 +66,24 @@ def render(stacks: list[Measured], pools: list[Measured], fits: PoolFits, verdic
         ),
         "## Stacks\n\n" + _stacks_table(stacks),
         "## GPU pools\n\n" + _pools_table(pools) + "\n\n" + _fits_table(fits),
+        "## Policy evaluation\n\n" + POLICY_INTRO + "\n\n" + _policy_table(policy),
     ]
     return "\n\n".join(sections) + "\n"
+
+
+POLICY_INTRO = """\
+`rayplat check` logic on a synthetic plan: the dev stack with 20 GPU pools, its resources copied until
+there are about 1,000, checked with prod's policy config (remediation included) by the pack's own
+analyzer in one process, after the plan is built. *Evaluations* counts policy x resource results."""
+
+
+def _policy_table(policy: PolicyFigures) -> str:
+    headers = ["Resources", "Policies", "Evaluations", "Check (s, median)", "Range (s)"]
+    spread = f"{min(policy.times_s):.2f}–{max(policy.times_s):.2f}"
+    return _table(
+        headers,
+        [[str(policy.resources), str(policy.policies), str(policy.evaluations), f"{policy.median_s:.2f}", spread]],
+    )
 
 
 def write(text: str) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmarks.cases import POOL_COUNTS
+from benchmarks.policy import POLICY_LIMIT_S, PolicyFigures
 from benchmarks.runner import Measured
 from benchmarks.stats import Fit, linear_fit
 
@@ -52,3 +53,11 @@ def verdicts(stacks: list[Measured], fits: PoolFits) -> list[Verdict]:
             fits.warm.r_squared >= LINEAR_R2_MIN,
         ),
     ]
+
+
+def policy_verdict(policy: PolicyFigures) -> Verdict:
+    return Verdict(
+        f"policy check of about 1,000 resources x all rules under {POLICY_LIMIT_S:g} s (in-process, median)",
+        f"{policy.median_s:.2f} s for {policy.resources} resources",
+        policy.median_s < POLICY_LIMIT_S,
+    )

@@ -10,7 +10,7 @@ from pulumi_policy import Severity
 from components.aws.instance_types import GPU_INSTANCE_TYPES
 from components.versions import KUBERNETES_VERSION
 from infra.config import SUPPORTED_KUBERNETES_VERSIONS
-from policies.rules import Subject, as_list, of_type, resource_rule, stack_rule
+from policies.rules import Subject, as_list, of_type, resource_rule, stack_rule, whole
 
 CLUSTER = ("aws:eks/cluster:Cluster",)
 NODE_GROUP = ("aws:eks/nodeGroup:NodeGroup",)
@@ -63,7 +63,7 @@ def _imdsv2(subject: Subject, config) -> Iterable[str]:
     metadata = subject.get("metadataOptions", default={})
     if metadata.get("httpTokens") != "required":
         yield "IMDSv1 is allowed: set metadataOptions.httpTokens to required"
-    hops = metadata.get("httpPutResponseHopLimit")
+    hops = whole(metadata.get("httpPutResponseHopLimit"))
     if hops is None or hops > config["maxHopLimit"]:
         limit = config["maxHopLimit"]
         yield f"the metadata hop limit ({hops or 'default'}) lets pods reach the node role; at most {limit}"
@@ -120,7 +120,7 @@ def _pool_bounds(subject: Subject, config) -> Iterable[str]:
     shape = gpu_shape(subject)
     if shape is None:
         return
-    max_size = subject.get("scalingConfig", "maxSize", default=0)
+    max_size = whole(subject.get("scalingConfig", "maxSize", default=0))
     if max_size > config["maxNodesPerPool"]:
         yield f"maxSize {max_size} exceeds the {config['maxNodesPerPool']} nodes allowed per GPU pool"
     if max_size * shape[1] > config["maxGpusPerPool"]:
@@ -129,7 +129,7 @@ def _pool_bounds(subject: Subject, config) -> Iterable[str]:
 
 def _stack_gpus(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
     pools = [(s, gpu_shape(s)) for s in of_type(subjects, NODE_GROUP)]
-    pools = [(s, s.get("scalingConfig", "maxSize", default=0) * shape[1]) for s, shape in pools if shape]
+    pools = [(s, whole(s.get("scalingConfig", "maxSize", default=0)) * shape[1]) for s, shape in pools if shape]
     total = sum(gpus for _, gpus in pools)
     if total > config["maxGpusPerStack"]:
         largest = max(pools, key=lambda p: p[1])[0]

@@ -75,12 +75,17 @@ def dig(value: Any, *path: str | int, default: Any = None) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """Engine proxies (read-only mappings and sequences) as dicts and lists."""
+    """Engine proxies (read-only mappings and sequences) as dicts and lists, whole numbers as ints."""
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if _is_sequence(value):
         return [plain(v) for v in value]
-    return value
+    return whole(value)
+
+
+def whole(value: Any) -> Any:
+    """Numbers reach policies as floats (protobuf), whatever the program wrote: 4.0 back to 4."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def as_list(value: Any) -> list[Any]:
@@ -206,10 +211,12 @@ def stack_rule(
     remediation: str,
     types: Sequence[str],
     check: StackCheck,
+    reads: Sequence[str] = (),
     config: Mapping[str, Any] | None = None,
     enforcement: EnforcementLevel | None = None,
 ) -> StackValidationPolicy:
-    """A rule judging resources of ``types`` against the rest of the stack (a bucket against its policy)."""
+    """A rule judging resources of ``types`` against the rest of the stack (a bucket against its policy).
+    ``reads`` names the other types its check looks at."""
     schema = _schema(config)
 
     def validate(args: StackValidationArgs, report_violation) -> None:
@@ -230,6 +237,7 @@ def stack_rule(
         remediation_steps=remediation,
     )
     policy.applies_to = lambda resource_type: type_matches(resource_type, types)
+    policy.reads = (*types, *reads)
     return policy
 
 

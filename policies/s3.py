@@ -98,6 +98,7 @@ def _bucket_rule(name: str, description: str, severity: Severity, remediation: s
         severity=severity,
         remediation=remediation,
         types=BUCKETS,
+        reads=companions,
         check=lambda subjects, _config: _per_bucket(subjects, companions, judge),
     )
 

@@ -24,6 +24,8 @@ from rayplat import PROJECT_ROOT
 from rayplat.plan import mockvalues
 
 SECRET = "[secret]"
+STACKS_DIR = PROJECT_ROOT / "stacks"
+PROGRAM = PROJECT_ROOT / "infra" / "__main__.py"
 
 
 @dataclass
@@ -122,11 +124,11 @@ class _RecordingMonitor(mocks.MockMonitor):
         return response
 
 
-def read_stack_config(stack: str, project_dir: Path = PROJECT_ROOT) -> dict[str, str]:
+def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
     """A stack file's config as the Pulumi engine hands it to a program: flat keys, objects as JSON."""
-    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+    path = stacks_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stacks_dir.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack '{stack}': {path} does not exist (stacks: {', '.join(known) or 'none'})")
     document = yaml.safe_load(path.read_text()) or {}
     return {key: _config_value(value) for key, value in (document.get("config") or {}).items()}
@@ -167,6 +169,6 @@ def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
-def plan_stack(stack: str, project_dir: Path = PROJECT_ROOT) -> Plan:
-    """The offline plan of ``stacks/Pulumi.<stack>.yaml``."""
-    return run_program(stack, read_stack_config(stack, project_dir), project_dir / "infra" / "__main__.py")
+def plan_stack(stack: str, stacks_dir: Path = STACKS_DIR) -> Plan:
+    """The offline plan of ``<stacks_dir>/Pulumi.<stack>.yaml``."""
+    return run_program(stack, read_stack_config(stack, stacks_dir), PROGRAM)
