@@ -126,3 +126,47 @@ def policies(
     for policy in ALL_POLICIES:
         table.add_row(policy.name, policy.tags[0], policy.severity.value, policy.description)
     console.print(table)
+
+
+@app.command()
+def diff(
+    stack: StackOption = "dev",
+    base: Annotated[str | None, typer.Option("--base", help="Git ref to compare the working tree with")] = None,
+    base_plan: Annotated[Path | None, typer.Option("--base-plan", help="Plan JSON of the base")] = None,
+    head_plan: Annotated[Path | None, typer.Option("--head-plan", help="Plan JSON of the head")] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="markdown or json")] = "markdown",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file")] = None,
+    policy_config: Annotated[
+        Path | None, typer.Option("--policy-config", help="Policy config (default: policies/config/<stack>.json)")
+    ] = None,
+) -> None:
+    """What a change does to a stack: the plan at a git ref (or a plan file) against the working tree (or a
+    plan file), field by field, with what a reviewer must not miss, and the policy results that change."""
+    from rayplat.check.engine import PolicyConfigError, check_plan, load_policy_config, policy_config_path
+    from rayplat.diff import report
+    from rayplat.diff.engine import diff_plans, policy_changes
+    from rayplat.diff.git import BasePlanError, plan_at_ref
+    from rayplat.plan import Plan
+
+    if output_format not in ("markdown", "json"):
+        raise _fail(f"--format must be markdown or json, not '{output_format}'")
+    if (base is None) == (base_plan is None):
+        raise _fail("give either --base REF or --base-plan FILE")
+    try:
+        before = Plan.read(base_plan) if base_plan else plan_at_ref(stack, base)
+    except (BasePlanError, OSError, ValueError) as exc:
+        raise _fail(exc) from None
+    after = Plan.read(head_plan) if head_plan else _plan_or_exit(stack, STACKS_DIR)
+    changes = diff_plans(before, after)
+    config_file = policy_config or policy_config_path(changes.stack)
+    try:
+        config = load_policy_config(config_file)
+        policy_changes(changes, check_plan(before, config), check_plan(after, config))
+    except PolicyConfigError as exc:
+        raise _fail(f"{config_file}: {exc}") from None
+    text = report.to_markdown(changes) if output_format == "markdown" else report.to_json(changes)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    else:
+        console.out(text, end="", highlight=False)

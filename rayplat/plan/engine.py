@@ -63,6 +63,13 @@ class Plan:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
+    @classmethod
+    def read(cls, path: Path) -> Plan:
+        """A plan written by :meth:`write` (``rayplat plan --json``)."""
+        document = json.loads(path.read_text())
+        resources = [PlannedResource(**r) for r in document["resources"]]
+        return cls(document["stack"], document["project"], resources, document.get("outputs", {}))
+
     def of_type(self, type_: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_]
 

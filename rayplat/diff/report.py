@@ -1,0 +1,262 @@
+"""A plan diff as a pull-request comment (markdown, under GitHub's 64 KB) and as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict
+from typing import Any
+
+from rayplat.diff.engine import PlanDiff, ResourceChange
+
+COMMENT_LIMIT = 65536
+# Room kept for joining the sections and for truncation notes.
+_RESERVE = 1000
+_VALUE_WIDTH = 100
+ACTIONS = ("create", "update", "replace", "delete")
+
+
+def marker(stack: str) -> str:
+    """The hidden line by which the workflow finds this stack's comment again to update it."""
+    return f"<!-- rayplat-diff:{stack} -->"
+
+
+def summary_line(diff: PlanDiff) -> str:
+    counts = Counter(c.action for c in diff.changes)
+    if diff.empty:
+        changes = "no changes"
+    else:
+        changes = ", ".join(f"{counts[a]} to {a}" for a in ACTIONS if counts[a]) or "outputs only"
+    before, after = diff.gpu_total
+    gpus = f"max GPUs {before} → {after} ({after - before:+d})" if before != after else f"max GPUs {after}"
+    flags = len(_flags(diff))
+    attention = f" · **{flags} to review**" if flags else ""
+    return f"### `{diff.stack}`: {changes} · {gpus}{attention}"
+
+
+def _flags(diff: PlanDiff) -> list[str]:
+    flags = []
+    for change in diff.stateful_losses:
+        what = f"`{change.type}` `{change.name}`"
+        if change.action == "delete":
+            fate = (
+                "kept in the account but no longer managed (retainOnDelete)"
+                if change.retained
+                else "**deleted with its data**"
+            )
+            blocked = " · protected: the update fails until it is unprotected" if change.protected else ""
+            flags.append(f"**Stateful deletion**: {what}: {fate}{blocked}")
+        else:
+            flags.append(
+                f"**Replacement**: {what}, because `{'`, `'.join(change.replace_reasons)}` changed: "
+                "the old one is destroyed"
+            )
+    stateful = {c.urn for c in diff.stateful_losses}
+    for change in diff.of_action("replace"):
+        if change.urn not in stateful:
+            flags.append(
+                f"**Replacement**: `{change.type}` `{change.name}`, because "
+                f"`{'`, `'.join(change.replace_reasons)}` changed"
+            )
+    for pool in sorted(set(diff.gpus_before) | set(diff.gpus_after)):
+        before, after = diff.gpus_before.get(pool, 0), diff.gpus_after.get(pool, 0)
+        if before != after:
+            flags.append(f"**GPU capacity**: pool `{pool}` max GPUs {before} → {after}")
+    for change in diff.widened_iam:
+        added = "; ".join(str(g).removeprefix("Allow ") for g in change.added if g.effect == "Allow")
+        flags.append(f"**IAM widened**: `{change.name}` now allows {added}")
+    for violation in diff.new_violations:
+        flags.append(
+            f"**New policy violation** ({violation.level}): `{violation.policy}` on `{violation.resource}`: "
+            f"{violation.message}"
+        )
+    return flags
+
+
+def to_markdown(diff: PlanDiff, limit: int = COMMENT_LIMIT) -> str:
+    """The PR comment. Sections get the room left in priority order (flags first, field changes last),
+    and a section that does not fit whole says what it left out."""
+    head = "\n\n".join([marker(diff.stack), summary_line(diff), *_caution(_flags(diff), limit // 4)])
+    remaining = limit - len(head) - _RESERVE
+    rendered = {}
+    for name in _PRIORITY:
+        rendered[name] = _SECTIONS[name](diff, remaining)
+        remaining -= len(rendered[name]) + 2
+    return "\n\n".join([head, *(rendered[n] for n in _DISPLAY if rendered[n])]) + "\n"
+
+
+def _caution(flags: list[str], budget: int) -> list[str]:
+    if not flags:
+        return []
+    lines = ["> [!CAUTION]", "> Review before merging:"]
+    for shown, flag in enumerate(flags):
+        if sum(len(line) + 1 for line in lines) + len(flag) > budget:
+            lines.append(f"> - … and {len(flags) - shown} more (see the sections below)")
+            break
+        lines.append(f"> - {flag}")
+    return ["\n".join(lines)]
+
+
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>"
+
+
+def _table(headers: list[str], rows: list[list[str]], budget: int) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    size = sum(len(line) + 1 for line in lines) + 100
+    for shown, row in enumerate(rows):
+        line = "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+        if size + len(line) > budget:
+            lines.append(
+                f"| … {len(rows) - shown} more rows left out (see the JSON report) |" + " |" * (len(headers) - 1)
+            )
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines)
+
+
+def _resources_section(diff: PlanDiff, budget: int) -> str:
+    if not diff.changes:
+        return ""
+    order = {a: i for i, a in enumerate(("delete", "replace", "create", "update"))}
+    rows = [
+        [c.action, f"`{c.type}`", f"`{c.name}`", c.component, _note(c)]
+        for c in sorted(diff.changes, key=lambda c: (order[c.action], c.type, c.name))
+    ]
+    return _details(
+        f"Resources ({len(diff.changes)} changed)",
+        _table(["action", "type", "name", "component", "note"], rows, budget),
+    )
+
+
+def _note(change: ResourceChange) -> str:
+    if change.action == "replace":
+        return "replaced: " + ", ".join(change.replace_reasons)
+    if change.action == "delete" and change.retained:
+        return "retained in the account"
+    if change.action == "update":
+        return f"{len(change.fields)} field{'s' if len(change.fields) != 1 else ''}"
+    return ""
+
+
+def _value(value: Any) -> str:
+    text = "(none)" if value is None else (value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
+
+
+def _field_lines(change: ResourceChange) -> str:
+    lines = [f"# {change.type} {change.name} ({change.action})"]
+    for f in change.fields:
+        lines += [f"- {f.path}: {_value(f.old)}", f"+ {f.path}: {_value(f.new)}"]
+    return "\n".join(lines)
+
+
+def _fields_section(diff: PlanDiff, budget: int) -> str:
+    blocks, omitted = [], 0
+    budget -= 300
+    for change in (c for c in diff.changes if c.fields):
+        block = f"```diff\n{_field_lines(change)}\n```"
+        if budget - len(block) < 0:
+            omitted += 1
+            continue
+        blocks.append(block)
+        budget -= len(block) + 2
+    if omitted:
+        blocks.append(
+            f"_{omitted} more changed resources are left out to stay under GitHub's comment limit; "
+            "the JSON report (`rayplat diff --format json`) has every field._"
+        )
+    return _details("Field changes", "\n\n".join(blocks)) if blocks else ""
+
+
+def _gpu_section(diff: PlanDiff, budget: int) -> str:
+    pools = sorted(set(diff.gpus_before) | set(diff.gpus_after))
+    if not pools:
+        return ""
+    before, after = diff.gpu_total
+    rows = [["**total**", str(before), str(after), f"{after - before:+d}"]]
+    rows += [
+        [
+            f"`{p}`",
+            str(diff.gpus_before.get(p, 0)),
+            str(diff.gpus_after.get(p, 0)),
+            f"{diff.gpus_after.get(p, 0) - diff.gpus_before.get(p, 0):+d}",
+        ]
+        for p in pools
+    ]
+    return _details(
+        f"GPU capacity: max {before} → {after}", _table(["pool", "before", "after", "change"], rows, budget)
+    )
+
+
+def _iam_section(diff: PlanDiff, budget: int) -> str:
+    if not diff.iam:
+        return ""
+    rows = [[f"`{c.name}`", "added", str(g)] for c in diff.iam for g in c.added]
+    rows += [[f"`{c.name}`", "removed", str(g)] for c in diff.iam for g in c.removed]
+    noun = "document" if len(diff.iam) == 1 else "documents"
+    return _details(f"IAM: {len(diff.iam)} {noun} changed", _table(["document", "", "grant"], rows, budget))
+
+
+def _policy_section(diff: PlanDiff, budget: int) -> str:
+    if not diff.new_violations and not diff.fixed_violations:
+        return ""
+    rows = [["new", v.level, f"`{v.policy}`", f"`{v.resource}`", v.message] for v in diff.new_violations]
+    rows += [["fixed", v.level, f"`{v.policy}`", f"`{v.resource}`", v.message] for v in diff.fixed_violations]
+    title = f"Policy check: {len(diff.new_violations)} new, {len(diff.fixed_violations)} fixed"
+    return _details(title, _table(["", "level", "policy", "resource", "message"], rows, budget))
+
+
+def _outputs_section(diff: PlanDiff, budget: int) -> str:
+    if not diff.outputs:
+        return ""
+    rows = [[f"`{o.path}`", _value(o.old), _value(o.new)] for o in diff.outputs]
+    return _details(f"Stack outputs ({len(diff.outputs)} changed)", _table(["output", "before", "after"], rows, budget))
+
+
+def _graph_section(diff: PlanDiff, budget: int) -> str:
+    """Changed components and what changed in each, as a mermaid graph (left out when it does not fit)."""
+    by_component: dict[str, Counter] = {}
+    for change in diff.changes:
+        by_component.setdefault(change.component, Counter())[change.action] += 1
+    if not by_component:
+        return ""
+    lines = ["```mermaid", "flowchart LR", f'  stack(["{diff.stack}"])']
+    for i, (component, counts) in enumerate(sorted(by_component.items())):
+        label = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+        lines.append(f'  stack --> c{i}["{component}<br/>{label}"]')
+    lines.append("```")
+    section = _details("Changed components", "\n".join(lines))
+    return section if len(section) < budget else ""
+
+
+_SECTIONS = {
+    "resources": _resources_section,
+    "policy": _policy_section,
+    "iam": _iam_section,
+    "gpu": _gpu_section,
+    "outputs": _outputs_section,
+    "graph": _graph_section,
+    "fields": _fields_section,
+}
+_PRIORITY = ("resources", "policy", "iam", "gpu", "outputs", "graph", "fields")
+_DISPLAY = ("resources", "fields", "gpu", "iam", "policy", "outputs", "graph")
+
+
+def to_json(diff: PlanDiff) -> str:
+    counts = Counter(c.action for c in diff.changes)
+    before, after = diff.gpu_total
+    document = {
+        "stack": diff.stack,
+        "summary": {
+            **{a: counts[a] for a in ACTIONS},
+            "gpusBefore": before,
+            "gpusAfter": after,
+            "statefulLosses": len(diff.stateful_losses),
+            "iamWidened": len(diff.widened_iam),
+            "newViolations": len(diff.new_violations),
+        },
+        **asdict(diff),
+    }
+    return json.dumps(document, indent=2, default=str) + "\n"

@@ -1,0 +1,206 @@
+"""`rayplat diff`: real scenarios against the dev stack, the flags a reviewer must not miss, and the reports."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rayplat import PROJECT_ROOT
+from rayplat.check.engine import check_plan, load_policy_config, policy_config_path
+from rayplat.diff.engine import diff_plans, policy_changes
+from rayplat.diff.git import plan_at_ref
+from rayplat.diff.report import COMMENT_LIMIT, marker, to_json, to_markdown
+from rayplat.plan import run_program
+from rayplat.plan.engine import PROGRAM, read_stack_config
+from tests.conftest import get_key, planned, set_key
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _head(change) -> object:
+    config = read_stack_config("dev")
+    return run_program("dev", change(config), PROGRAM)
+
+
+def _diff(base, head):
+    changes = diff_plans(base, head)
+    config = load_policy_config(policy_config_path("dev"))
+    policy_changes(changes, check_plan(base, config), check_plan(head, config))
+    return changes
+
+
+def _with_pools(config, edit):
+    pools = get_key(config, "gpuPools")
+    edit(pools)
+    return set_key(config, "gpuPools", pools)
+
+
+NEW_POOL = {"name": "l40s", "instanceTypes": ["g6e.12xlarge"], "capacityType": "spot", "minSize": 0, "maxSize": 2}
+
+
+@pytest.fixture(scope="module")
+def add_pool():
+    return _diff(planned("dev"), _head(lambda c: _with_pools(c, lambda p: p.append(NEW_POOL))))
+
+
+@pytest.fixture(scope="module")
+def widen_iam():
+    head = copy.deepcopy(planned("dev"))
+    policy = next(r for r in head.resources if r.type == "aws:iam/policy:Policy" and r.name == "dev-platform-ray")
+    document = json.loads(policy.inputs["policy"])
+    document["Statement"].append(
+        {"Sid": "ReadEverything", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    )
+    policy.inputs["policy"] = json.dumps(document)
+    return _diff(planned("dev"), head)
+
+
+def test_adding_a_gpu_pool(add_pool):
+    created = {(c.type, c.name) for c in add_pool.of_action("create")}
+    assert ("aws:eks/nodeGroup:NodeGroup", "dev-l40s") in created
+    assert ("aws:ec2/launchTemplate:LaunchTemplate", "dev-l40s") in created
+    assert sum(1 for t, _ in created if t == "aws:autoscaling/tag:Tag") == 6
+    assert add_pool.of_action("delete") == [] and add_pool.of_action("replace") == []
+    assert add_pool.gpus_before == {"a10g": 4, "l4": 2}
+    assert add_pool.gpus_after == {"a10g": 4, "l4": 2, "l40s": 8}
+    assert add_pool.gpu_total == (6, 14)
+    # dev's policy config caps the stack at 16 GPUs: 14 is within, so no new violation.
+    assert add_pool.new_violations == []
+
+
+def test_changing_an_instance_type_replaces_the_node_group():
+    diff = _diff(planned("dev"), _head(lambda c: _with_pools(c, lambda p: p[0].update(instanceTypes=["g5.12xlarge"]))))
+    (replaced,) = diff.of_action("replace")
+    assert (replaced.type, replaced.name, replaced.replace_reasons) == (
+        "aws:eks/nodeGroup:NodeGroup",
+        "dev-a10g",
+        ["instanceTypes"],
+    )
+    assert replaced in diff.stateful_losses
+    assert diff.gpus_after["a10g"] == 16 and diff.gpu_total == (6, 18)
+    markdown = to_markdown(diff)
+    assert "**Replacement**: `aws:eks/nodeGroup:NodeGroup` `dev-a10g`, because `instanceTypes` changed" in markdown
+    assert "**GPU capacity**: pool `a10g` max GPUs 4 → 16" in markdown
+    # The ASG tag that advertises GPUs per node follows the new type: an update, not a replacement.
+    tag = next(c for c in diff.changes if c.name == "dev-a10g-resources-nvidia.com-gpu")
+    assert (tag.action, tag.fields[0].old, tag.fields[0].new) == ("update", "1", "4")
+
+
+def test_removing_the_bucket_is_flagged_and_retained():
+    head = copy.deepcopy(planned("dev"))
+    head.resources = [r for r in head.resources if "ArtifactStore" not in r.urn]
+    diff = _diff(planned("dev"), head)
+    losses = {(c.type, c.name, c.retained) for c in diff.stateful_losses}
+    assert ("aws:s3/bucket:Bucket", "dev-artifacts", True) in losses
+    assert ("aws:kms/key:Key", "dev-artifacts-key", True) in losses
+    markdown = to_markdown(diff)
+    assert (
+        "**Stateful deletion**: `aws:s3/bucket:Bucket` `dev-artifacts`: kept in the account but no longer "
+        "managed (retainOnDelete)"
+    ) in markdown
+
+
+def test_changing_a_tag_updates_every_tagged_resource():
+    diff = _diff(planned("dev"), _head(lambda c: set_key(c, "tags", {**get_key(c, "tags"), "owner": "ml-infra"})))
+    assert diff.of_action("create") == diff.of_action("delete") == diff.of_action("replace") == []
+    updated = diff.of_action("update")
+    assert len(updated) > 30
+    bucket = next(c for c in updated if c.type == "aws:s3/bucket:Bucket")
+    assert [(f.path, f.old, f.new) for f in bucket.fields] == [("tags.owner", "platform-team", "ml-infra")]
+    namespace = next(c for c in updated if c.type == "kubernetes:core/v1:Namespace")
+    assert ("metadata.labels.owner", "platform-team", "ml-infra") in [(f.path, f.old, f.new) for f in namespace.fields]
+
+
+def test_widening_an_iam_policy(widen_iam):
+    (change,) = widen_iam.widened_iam
+    assert change.name == "dev-platform-ray"
+    assert [str(g) for g in change.added] == ["Allow s3:GetObject on *"]
+    # Two rules catch it: the pack's own, and parliament's RESOURCE_STAR finding.
+    assert [(v.policy, v.resource) for v in widen_iam.new_violations] == [
+        ("iam-no-star-resource-on-data", "dev-platform-ray"),
+        ("iam-parliament", "dev-platform-ray"),
+    ]
+    (update,) = widen_iam.of_action("update")
+    assert update.fields[0].path == "policy.Statement[4].Action"  # appended after LocateBucket, List, RW, Key
+
+
+def test_secrets_are_masked():
+    base, head = copy.deepcopy(planned("dev")), copy.deepcopy(planned("dev"))
+    release = next(r for r in head.resources if r.type == "kubernetes:helm.sh/v3:Release")
+    release.inputs["values"]["adminPassword"] = "hunter2"
+    (change,) = diff_plans(base, head).changes
+    assert [(f.path, f.old, f.new) for f in change.fields] == [("values.adminPassword", None, "[secret]")]
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} changed: review, then UPDATE_GOLDEN=1 pytest {__file__}"
+
+
+def test_golden_add_gpu_pool(add_pool):
+    _golden("add-gpu-pool.md", to_markdown(add_pool))
+
+
+def test_golden_widen_iam(widen_iam):
+    _golden("widen-iam.md", to_markdown(widen_iam))
+
+
+def test_comment_stays_under_the_limit_and_says_what_it_left_out():
+    pools = [{**NEW_POOL, "name": f"extra-{i}"} for i in range(20)]
+    head = _head(
+        lambda c: set_key(
+            _with_pools(c, lambda p: p.extend(pools)), "tags", {**get_key(c, "tags"), "owner": "ml-infra"}
+        )
+    )
+    diff = diff_plans(planned("dev"), head)
+    full = to_markdown(diff)
+    assert len(full.encode()) < COMMENT_LIMIT
+    small = to_markdown(diff, limit=12000)
+    assert len(small) <= 12000
+    assert "more changed resources are left out to stay under GitHub's comment limit" in small
+    assert small.startswith(marker("dev")) and "GPU capacity: max 6 → 166" in small
+
+
+def test_json_report(widen_iam):
+    document = json.loads(to_json(widen_iam))
+    assert document["summary"]["update"] == 1 and document["summary"]["iamWidened"] == 1
+    assert document["new_violations"][0]["policy"] == "iam-no-star-resource-on-data"
+
+
+def test_no_changes():
+    diff = diff_plans(planned("dev"), planned("dev"))
+    assert diff.empty
+    assert "### `dev`: no changes · max GPUs 6" in to_markdown(diff)
+
+
+def test_plan_at_a_git_ref_runs_that_refs_own_code(tmp_path):
+    """A repository whose last commit adds a GPU pool: the base ref plans without it, from its own tree."""
+    repo = tmp_path / "repo"
+    shutil.copytree(
+        PROJECT_ROOT,
+        repo,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "build", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache", "tests", "docs"
+        ),
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    stack_file = repo / "stacks" / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text().replace("maxSize: 2\n", "maxSize: 6\n"))
+    subprocess.run([*git, "commit", "-qam", "grow l4"], cwd=repo, check=True)
+
+    base = plan_at_ref("dev", "HEAD~1", repo=repo)
+    assert base.outputs["gpuPools"]["l4"]["maxSize"] == 2
+    assert plan_at_ref("nope", "HEAD~1", repo=repo).resources == []
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
+    assert len(worktrees.strip().splitlines()) == 1, "the temporary worktree was not removed"
