@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: setup plan test lint bench clean
+.PHONY: setup plan test lint typecheck bench clean
 
 setup: $(STAMP)
 
@@ -18,12 +18,18 @@ $(STAMP): pyproject.toml
 plan: $(STAMP)
 	$(BIN)/rayplat plan --stack $(STACK) --json build/plan-$(STACK).json
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+test: lint typecheck
 	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -32,12 +32,13 @@ def main() -> None:
 
 
 def _rounds(cases: list[dict], rounds: int) -> list[dict]:
-    results = [{"seconds": [], "resources": 0} for _ in cases]
+    seconds: list[list[float]] = [[] for _ in cases]
+    resources = [0] * len(cases)
     for _ in range(rounds):
-        for case, result in zip(cases, results, strict=True):
-            seconds, result["resources"] = _plan(case)
-            result["seconds"].append(seconds)
-    return results
+        for i, case in enumerate(cases):
+            elapsed, resources[i] = _plan(case)
+            seconds[i].append(elapsed)
+    return [{"seconds": s, "resources": r} for s, r in zip(seconds, resources, strict=True)]
 
 
 def _plan(case: dict) -> tuple[float, int]:

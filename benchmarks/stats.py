@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -13,6 +14,6 @@ class Fit:
     r_squared: float
 
 
-def linear_fit(xs: list[float], ys: list[float]) -> Fit:
+def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> Fit:
     slope, intercept = statistics.linear_regression(xs, ys)
     return Fit(slope=slope, intercept=intercept, r_squared=statistics.correlation(xs, ys) ** 2)

@@ -5,6 +5,14 @@ runs the same objects in-process on the offline plan.
 """
 
 from policies import eks, iam, kubernetes, network, s3, tagging
+from policies.rules import Rule
 
 PACK_NAME = "ray-platform"
-ALL_POLICIES = [*s3.POLICIES, *eks.POLICIES, *iam.POLICIES, *network.POLICIES, *kubernetes.POLICIES, *tagging.POLICIES]
+ALL_POLICIES: list[Rule] = [
+    *s3.POLICIES,
+    *eks.POLICIES,
+    *iam.POLICIES,
+    *network.POLICIES,
+    *kubernetes.POLICIES,
+    *tagging.POLICIES,
+]

@@ -8,8 +8,8 @@ from pathlib import Path
 # (its modules, such as kubernetes.py, must not shadow installed packages).
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+from pulumi_policy import EnforcementLevel, Policy, PolicyPack  # noqa: E402
 
 from policies import ALL_POLICIES, PACK_NAME  # noqa: E402
 
-PolicyPack(name=PACK_NAME, policies=ALL_POLICIES, enforcement_level=EnforcementLevel.ADVISORY)
+PolicyPack(name=PACK_NAME, policies=list[Policy](ALL_POLICIES), enforcement_level=EnforcementLevel.ADVISORY)

@@ -10,7 +10,7 @@ from pulumi_policy import Severity
 from components.aws.instance_types import GPU_INSTANCE_TYPES
 from components.versions import KUBERNETES_VERSION
 from infra.config import SUPPORTED_KUBERNETES_VERSIONS
-from policies.rules import Subject, as_list, of_type, resource_rule, stack_rule, whole
+from policies.rules import Rule, Subject, as_list, of_type, resource_rule, stack_rule, whole
 
 CLUSTER = ("aws:eks/cluster:Cluster",)
 NODE_GROUP = ("aws:eks/nodeGroup:NodeGroup",)
@@ -128,8 +128,8 @@ def _pool_bounds(subject: Subject, config) -> Iterable[str]:
 
 
 def _stack_gpus(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
-    pools = [(s, gpu_shape(s)) for s in of_type(subjects, NODE_GROUP)]
-    pools = [(s, whole(s.get("scalingConfig", "maxSize", default=0)) * shape[1]) for s, shape in pools if shape]
+    shapes = [(s, gpu_shape(s)) for s in of_type(subjects, NODE_GROUP)]
+    pools = [(s, whole(s.get("scalingConfig", "maxSize", default=0)) * shape[1]) for s, shape in shapes if shape]
     total = sum(gpus for _, gpus in pools)
     if total > config["maxGpusPerStack"]:
         largest = max(pools, key=lambda p: p[1])[0]
@@ -155,7 +155,7 @@ _POOL_BOUNDS_CONFIG = {
     "maxGpusPerPool": {"type": "integer", "minimum": 0, "default": 64},
 }
 
-POLICIES = [
+POLICIES: list[Rule] = [
     resource_rule(
         name="eks-endpoint-not-public",
         area="eks",

@@ -9,7 +9,7 @@ from typing import Any
 from parliament import analyze_policy_string
 from pulumi_policy import Severity
 
-from policies.rules import Subject, as_list, json_document, resource_rule
+from policies.rules import Rule, Subject, as_list, json_document, resource_rule
 
 POLICY_DOCUMENTS = {
     "aws:iam/policy:Policy": "policy",
@@ -46,9 +46,13 @@ DATA_ACTION_PREFIXES = (
 )
 
 
-def _statements(subject: Subject) -> list[dict[str, Any]]:
+def _document(subject: Subject) -> dict[str, Any]:
     key = POLICY_DOCUMENTS.get(subject.type) or RESOURCE_POLICIES.get(subject.type)
-    return [s for s in as_list(json_document(subject.get(key)).get("Statement")) if isinstance(s, Mapping)]
+    return json_document(subject.get(key)) if key else {}
+
+
+def _statements(subject: Subject) -> list[Mapping[str, Any]]:
+    return [s for s in as_list(_document(subject).get("Statement")) if isinstance(s, Mapping)]
 
 
 def _allows(subject: Subject) -> Iterable[tuple[str, list[str], list[str]]]:
@@ -105,8 +109,7 @@ def _irsa_trust(subject: Subject, _config) -> Iterable[str]:
 
 
 def _parliament(subject: Subject, config) -> Iterable[str]:
-    key = POLICY_DOCUMENTS.get(subject.type) or RESOURCE_POLICIES.get(subject.type)
-    document = json_document(subject.get(key))
+    document = _document(subject)
     ignored = set(config["ignoredFindings"])
     for finding in analyze_policy_string(json.dumps(document)).findings:
         if finding.issue not in ignored:
@@ -116,7 +119,7 @@ def _parliament(subject: Subject, config) -> Iterable[str]:
 IDENTITY_DOCUMENTS = tuple(POLICY_DOCUMENTS)
 ALL_DOCUMENTS = (*POLICY_DOCUMENTS, *RESOURCE_POLICIES)
 
-POLICIES = [
+POLICIES: list[Rule] = [
     resource_rule(
         name="iam-no-star-action",
         area="iam",

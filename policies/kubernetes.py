@@ -11,7 +11,7 @@ from pulumi_policy import Severity
 
 from components import versions
 from components.tagging import REQUIRED_COST_TAGS
-from policies.rules import Subject, as_list, dig, plain, resource_rule
+from policies.rules import Rule, Subject, as_list, dig, plain, resource_rule
 
 RELEASE = ("kubernetes:helm.sh/v3:Release",)
 RAY_KINDS = (
@@ -133,7 +133,7 @@ def _pod_security(subject: Subject, _config) -> Iterable[str]:
         yield f"Pod Security is not enforced at baseline or restricted ({level or 'no label'})"
 
 
-POLICIES = [
+POLICIES: list[Rule] = [
     resource_rule(
         name="helm-release-pinned",
         area="kubernetes",

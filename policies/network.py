@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from policies.rules import Subject, as_list, resource_rule
+from policies.rules import Rule, Subject, as_list, resource_rule
 
 KMS_KEY = ("aws:kms/key:Key",)
 SECURITY_GROUP = ("aws:ec2/securityGroup:SecurityGroup",)
@@ -72,7 +72,7 @@ def _ray_ports(subject: Subject, _config) -> Iterable[str]:
                 yield f"Ray ports {', '.join(map(str, exposed))} (no authentication) are open to the internet"
 
 
-POLICIES = [
+POLICIES: list[Rule] = [
     resource_rule(
         name="kms-key-rotation",
         area="network",

@@ -147,6 +147,33 @@ def _stack_subject(resource) -> Subject:
     )
 
 
+class ResourceRule(ResourceValidationPolicy):
+    """A rule judging one resource at a time. ``applies_to`` tells `rayplat check` which resources it judged."""
+
+    def __init__(self, *, types: Sequence[str], when: Callable[[str], bool] | None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.types = tuple(types)
+        self.when = when
+
+    def applies_to(self, resource_type: str) -> bool:
+        return type_matches(resource_type, self.types) and (self.when is None or self.when(resource_type))
+
+
+class StackRule(StackValidationPolicy):
+    """A rule judging resources of ``types`` against others of the stack; ``reads`` is every type it looks at."""
+
+    def __init__(self, *, types: Sequence[str], reads: Sequence[str], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.types = tuple(types)
+        self.reads = (*types, *reads)
+
+    def applies_to(self, resource_type: str) -> bool:
+        return type_matches(resource_type, self.types)
+
+
+Rule = ResourceRule | StackRule
+
+
 def resource_rule(
     *,
     name: str,
@@ -160,16 +187,13 @@ def resource_rule(
     remediate: Remediation | None = None,
     enforcement: EnforcementLevel | None = None,
     when: Callable[[str], bool] | None = None,
-) -> ResourceValidationPolicy:
-    """A rule judging one resource at a time, for resources of ``types`` (a ``*`` suffix matches a prefix)
-    for which ``when(type)`` holds."""
+) -> ResourceRule:
+    """A rule for resources of ``types`` (a ``*`` suffix matches a prefix) for which ``when(type)`` holds."""
     schema = _schema(config)
-
-    def applies_to(resource_type: str) -> bool:
-        return type_matches(resource_type, types) and (when is None or when(resource_type))
+    policy: ResourceRule
 
     def applies(args: ResourceValidationArgs) -> dict[str, Any] | None:
-        if not applies_to(args.resource_type):
+        if not policy.applies_to(args.resource_type):
             return None
         settings = _config(schema, args.get_config())
         reason = exemption_reason(settings, args.name)
@@ -183,11 +207,13 @@ def resource_rule(
             for message in check(_subject(args), settings):
                 report_violation(message, None)
 
-    def fix(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
+    def fix(args: ResourceValidationArgs) -> Any:
         settings = applies(args)
         return remediate(_subject(args), settings) if settings is not None and remediate else None
 
-    policy = ResourceValidationPolicy(
+    policy = ResourceRule(
+        types=types,
+        when=when,
         name=name,
         description=description,
         validate=validate,
@@ -198,7 +224,6 @@ def resource_rule(
         tags=[area],
         remediation_steps=remediation,
     )
-    policy.applies_to = applies_to  # read by `rayplat check` to report which resources passed
     return policy
 
 
@@ -214,7 +239,7 @@ def stack_rule(
     reads: Sequence[str] = (),
     config: Mapping[str, Any] | None = None,
     enforcement: EnforcementLevel | None = None,
-) -> StackValidationPolicy:
+) -> StackRule:
     """A rule judging resources of ``types`` against the rest of the stack (a bucket against its policy).
     ``reads`` names the other types its check looks at."""
     schema = _schema(config)
@@ -226,7 +251,9 @@ def stack_rule(
             if exemption_reason(settings, subject.name) is None:
                 report_violation(message, subject.urn)
 
-    policy = StackValidationPolicy(
+    return StackRule(
+        types=types,
+        reads=reads,
         name=name,
         description=description,
         validate=validate,
@@ -236,16 +263,13 @@ def stack_rule(
         tags=[area],
         remediation_steps=remediation,
     )
-    policy.applies_to = lambda resource_type: type_matches(resource_type, types)
-    policy.reads = (*types, *reads)
-    return policy
 
 
-def type_matches(resource_type: str, types: Sequence[str]) -> bool:
+def type_matches(resource_type: str, types: Iterable[str]) -> bool:
     return any(resource_type.startswith(t[:-1]) if t.endswith("*") else resource_type == t for t in types)
 
 
-def of_type(subjects: Iterable[Subject], types: Sequence[str]) -> list[Subject]:
+def of_type(subjects: Iterable[Subject], types: Iterable[str]) -> list[Subject]:
     return [s for s in subjects if type_matches(s.type, types)]
 
 

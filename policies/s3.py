@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from policies.rules import Subject, as_list, depending_on, json_document, of_type, resource_rule, stack_rule
+from policies.rules import Rule, Subject, as_list, depending_on, json_document, of_type, resource_rule, stack_rule
 
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 PUBLIC_ACCESS_BLOCK = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
@@ -121,7 +121,7 @@ def _protected(subject: Subject, config) -> Iterable[str]:
         yield f"{subject.type.rsplit(':', 1)[-1]} holds data but is not protected (protect=True)"
 
 
-POLICIES = [
+POLICIES: list[Rule] = [
     _bucket_rule(
         "s3-public-access-block",
         "Every bucket blocks public ACLs and policies with all four public access flags.",

@@ -10,7 +10,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from components.tagging import REQUIRED_COST_TAGS, aws_tag_problems
-from policies.rules import Subject, plain, resource_rule
+from policies.rules import Rule, Subject, plain, resource_rule
 from rayplat.provider_types import is_taggable, takes
 
 GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -83,7 +83,7 @@ def _label_rules(prop: str, labels: dict[str, str]) -> Iterable[str]:
             yield f"{prop}: value '{value}' of '{key}' must match {GCP_LABEL_VALUE.pattern}"
 
 
-POLICIES = [
+POLICIES: list[Rule] = [
     resource_rule(
         name="aws-required-tags",
         area="tagging",

@@ -124,7 +124,7 @@ def policies(
     for column in ("rule", "area", "severity", "description"):
         table.add_column(column)
     for policy in ALL_POLICIES:
-        table.add_row(policy.name, policy.tags[0], policy.severity.value, policy.description)
+        table.add_row(policy.name, reports.area(policy), reports.severity(policy), policy.description)
     console.print(table)
 
 
@@ -153,7 +153,7 @@ def diff(
     if (base is None) == (base_plan is None):
         raise _fail("give either --base REF or --base-plan FILE")
     try:
-        before = Plan.read(base_plan) if base_plan else plan_at_ref(stack, base)
+        before = Plan.read(base_plan) if base_plan is not None else plan_at_ref(stack, str(base))
     except (BasePlanError, OSError, ValueError) as exc:
         raise _fail(exc) from None
     after = Plan.read(head_plan) if head_plan else _plan_or_exit(stack, STACKS_DIR)

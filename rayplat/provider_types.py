@@ -27,7 +27,8 @@ def resource_class(token: str) -> type | None:
 def takes(token: str, argument: str) -> bool:
     """Whether resources of this type take ``argument`` (for example ``tags``, or GCP's ``labels``)."""
     cls = resource_class(token)
-    return cls is not None and argument in inspect.signature(cls._internal_init).parameters
+    init = vars(cls).get("_internal_init") if cls is not None else None
+    return init is not None and argument in inspect.signature(init).parameters
 
 
 def is_taggable(token: str) -> bool:

@@ -237,7 +237,7 @@ def test_pack_entry_point_and_manifest():
         PROJECT_ROOT / ".venv"
     ).resolve()
     source = (PROJECT_ROOT / "policies/__main__.py").read_text()
-    assert "PolicyPack(name=PACK_NAME, policies=ALL_POLICIES" in source
+    assert "PolicyPack(name=PACK_NAME, policies=list[Policy](ALL_POLICIES)" in source
     compile(source, "policies/__main__.py", "exec")
 
 

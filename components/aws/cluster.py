@@ -168,6 +168,7 @@ class AwsCluster(pulumi.ComponentResource):
         network = config.network
         if network.existing is not None:
             return network.existing.vpc_id, network.existing.private_subnet_ids
+        assert network.vpc_cidr is not None, "validated: a created VPC has a CIDR"
         vpc = Network(
             f"{name}-vpc",
             NetworkArgs(

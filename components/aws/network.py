@@ -24,7 +24,7 @@ class NetworkArgs:
 
 def subnet_plan(cidr: str, zones: int) -> tuple[list[str], list[str]]:
     """Split the VPC into one large private subnet per zone and one small public subnet per zone."""
-    vpc = ipaddress.ip_network(cidr)
+    vpc = ipaddress.IPv4Network(cidr)
     blocks = list(vpc.subnets(prefixlen_diff=math.ceil(math.log2(zones + 1))))
     private = [str(b) for b in blocks[:zones]]
     public = [str(b) for b in blocks[-1].subnets(prefixlen_diff=max(1, math.ceil(math.log2(zones))))][:zones]

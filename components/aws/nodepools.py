@@ -40,9 +40,12 @@ def autoscaler_template_tags(spec: PoolSpec) -> dict[str, str]:
     return tags
 
 
-def launch_template_tag_specifications(tags: dict[str, str]) -> list[dict]:
+def launch_template_tag_specifications(tags: dict[str, str]) -> list[aws.ec2.LaunchTemplateTagSpecificationArgs]:
     """Managed node group tags stop at the group: instances, volumes and ENIs are tagged here."""
-    return [{"resource_type": kind, "tags": tags} for kind in ("instance", "volume", "network-interface")]
+    return [
+        aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
+        for kind in ("instance", "volume", "network-interface")
+    ]
 
 
 class NodePool(pulumi.ComponentResource):
@@ -62,17 +65,19 @@ class NodePool(pulumi.ComponentResource):
             description=f"Nodes of the {spec.name} pool",
             update_default_version=True,
             # IMDSv2 only, and one hop: pods cannot borrow the node's role; they use IRSA.
-            metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+            ),
             block_device_mappings=[
-                {
-                    "device_name": ROOT_DEVICE,
-                    "ebs": {
-                        "volume_size": args.disk_size_gib,
-                        "volume_type": "gp3",
-                        "encrypted": "true",
-                        "delete_on_termination": "true",
-                    },
-                }
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name=ROOT_DEVICE,
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=args.disk_size_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
             ],
             tag_specifications=launch_template_tag_specifications(instance_tags),
             tags=args.tags,

@@ -11,7 +11,7 @@ each policy's schema) is done by :func:`resolve_config`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,11 @@ from typing import Any
 import jsonschema
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
-from pulumi_policy import EnforcementLevel, Policy, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from policies import ALL_POLICIES, PACK_NAME
-from policies.rules import defaults, exemption_reason, type_matches
+from policies.rules import ResourceRule, StackRule, defaults, exemption_reason, type_matches
 from rayplat import PROJECT_ROOT
 from rayplat.plan import Plan, PlannedResource
 
@@ -62,7 +62,7 @@ class Finding:
 @dataclass
 class CheckReport:
     stack: str
-    policies: list[Policy]
+    policies: Sequence[Policy]
     settings: dict[str, Setting]
     findings: list[Finding] = field(default_factory=list)
     remediations: list[Finding] = field(default_factory=list)
@@ -94,7 +94,7 @@ def load_policy_config(path: Path | None) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def resolve_config(policies: list[Policy], given: Mapping[str, Any]) -> dict[str, Setting]:
+def resolve_config(policies: Sequence[Policy], given: Mapping[str, Any]) -> dict[str, Setting]:
     """Each policy's enforcement level and properties, resolved the way the Pulumi CLI resolves a
     ``--policy-pack-config`` file: a policy's own entry, else ``all``, else the policy's level, else advisory;
     properties are the schema's defaults overlaid by the file, validated against the schema."""
@@ -153,12 +153,12 @@ class _Analyzer:
         self.by_urn = plan.by_urn()
         self._servicers: dict[str, _PolicyAnalyzerServicer | None] = {}
         self._providers: dict[str, proto.AnalyzerProviderResource | None] = {}
-        stack_policies = [p for p in ALL_POLICIES if isinstance(p, StackValidationPolicy)]
+        stack_policies = [p for p in ALL_POLICIES if isinstance(p, StackRule)]
         self.stack_servicer = self._servicer(stack_policies)
         self.stack_reads = {t for p in stack_policies for t in p.reads}
 
-    def _servicer(self, policies: list[Policy]) -> _PolicyAnalyzerServicer:
-        servicer = _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, policies, EnforcementLevel.ADVISORY)
+    def _servicer(self, policies: Sequence[Policy]) -> _PolicyAnalyzerServicer:
+        servicer = _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, list(policies), EnforcementLevel.ADVISORY)
         levels = {p.name: servicer._map_enforcement_level(self.settings[p.name].level) for p in policies}
         servicer.Configure(
             proto.ConfigureAnalyzerRequest(
@@ -176,9 +176,7 @@ class _Analyzer:
     def servicer_for(self, resource_type: str) -> _PolicyAnalyzerServicer | None:
         """The analyzer of the resource policies that apply to this type (None when none does)."""
         if resource_type not in self._servicers:
-            policies = [
-                p for p in ALL_POLICIES if not isinstance(p, StackValidationPolicy) and p.applies_to(resource_type)
-            ]
+            policies = [p for p in ALL_POLICIES if isinstance(p, ResourceRule) and p.applies_to(resource_type)]
             self._servicers[resource_type] = self._servicer(policies) if policies else None
         return self._servicers[resource_type]
 
@@ -186,8 +184,12 @@ class _Analyzer:
         urn = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
         if urn not in self._providers:
             provider = self.by_urn.get(urn)
-            self._providers[urn] = provider and proto.AnalyzerProviderResource(
-                type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
+            self._providers[urn] = (
+                None
+                if provider is None
+                else proto.AnalyzerProviderResource(
+                    type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
+                )
             )
         return self._providers[urn]
 
@@ -265,7 +267,7 @@ def _resource_findings(resource: PlannedResource, response, settings: dict[str, 
     not_applicable = {n.policy_name: n.reason for n in response.not_applicable}
     findings = []
     for policy in ALL_POLICIES:
-        if isinstance(policy, StackValidationPolicy) or not policy.applies_to(resource.type):
+        if isinstance(policy, StackRule) or not policy.applies_to(resource.type):
             continue
         findings.append(_finding(policy, resource, settings, failures.get(policy.name), not_applicable))
     return findings
@@ -275,7 +277,7 @@ def _stack_findings(resources: list[PlannedResource], response, settings: dict[s
     failures = _by_key(response.diagnostics, lambda d: (d.policyName, d.urn))
     findings = []
     for policy in ALL_POLICIES:
-        if not isinstance(policy, StackValidationPolicy):
+        if not isinstance(policy, StackRule):
             continue
         for resource in resources:
             if policy.applies_to(resource.type):

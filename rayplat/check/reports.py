@@ -6,6 +6,7 @@ import hashlib
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
@@ -21,11 +22,11 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SECURITY_SEVERITY = {"low": "3.0", "medium": "5.5", "high": "8.0", "critical": "9.5"}
 
 
-def _severity(policy: Policy) -> str:
+def severity(policy: Policy) -> str:
     return policy.severity.value if policy.severity else "medium"
 
 
-def _area(policy: Policy) -> str:
+def area(policy: Policy) -> str:
     return (policy.tags or ["-"])[0]
 
 
@@ -42,9 +43,9 @@ def to_json(report: CheckReport) -> str:
         "policies": [
             {
                 "name": p.name,
-                "area": _area(p),
+                "area": area(p),
                 "description": p.description,
-                "severity": _severity(p),
+                "severity": severity(p),
                 "enforcementLevel": report.settings[p.name].level.value,
                 "remediation": p.remediation_steps,
             }
@@ -61,7 +62,7 @@ def _result(finding: Finding, policy: Policy) -> dict[str, Any]:
         "policy": finding.policy,
         "status": finding.status,
         "enforcementLevel": finding.level,
-        "severity": _severity(policy),
+        "severity": severity(policy),
         "message": finding.message,
         "resource": {"urn": finding.resource_urn, "name": finding.resource_name, "type": finding.resource_type},
     }
@@ -101,7 +102,7 @@ def _sarif_rule(policy: Policy, report: CheckReport) -> dict[str, Any]:
         "shortDescription": {"text": policy.description},
         "help": {"text": policy.remediation_steps or policy.description},
         "defaultConfiguration": {"level": "none" if level == EnforcementLevel.DISABLED else _sarif_level(level.value)},
-        "properties": {"tags": [_area(policy)], "security-severity": _SECURITY_SEVERITY[_severity(policy)]},
+        "properties": {"tags": [area(policy)], "security-severity": _SECURITY_SEVERITY[severity(policy)]},
     }
 
 
@@ -186,7 +187,7 @@ def _policy_table(report: CheckReport) -> Table:
         counts = Counter(f.status for f in report.findings if f.policy == policy.name)
         table.add_row(
             policy.name,
-            _area(policy),
+            area(policy),
             report.settings[policy.name].level.value,
             str(counts[PASSED]),
             _red(counts[FAILED]),
@@ -208,13 +209,14 @@ def _red(count: int) -> str:
     return f"[red]{count}[/]" if count else "0"
 
 
-def catalog_markdown(policies: list[Policy]) -> str:
+def catalog_markdown(policies: Sequence[Policy]) -> str:
     """The rule catalog of docs/policies.md: one row per rule, by area."""
     lines = ["| Rule | Area | Severity | What it requires | Remediation | Parameters |", "|---|---|---|---|---|---|"]
-    for policy in sorted(policies, key=lambda p: (AREAS.index(_area(p)), p.name)):
-        parameters = ", ".join(f"`{k}`" for k in (policy.config_schema.properties or {}) if k != "exemptions")
+    for policy in sorted(policies, key=lambda p: (AREAS.index(area(p)), p.name)):
+        schema = policy.config_schema.properties if policy.config_schema else {}
+        parameters = ", ".join(f"`{k}`" for k in (schema or {}) if k != "exemptions")
         lines.append(
-            f"| `{policy.name}` | {_area(policy)} | {_severity(policy)} | {policy.description} | "
+            f"| `{policy.name}` | {area(policy)} | {severity(policy)} | {policy.description} | "
             f"{policy.remediation_steps} | {parameters or '-'} |"
         )
     return "\n".join(lines) + "\n"

@@ -221,29 +221,34 @@ def resource_changes(base: Plan, head: Plan) -> list[ResourceChange]:
     old, new = base.by_urn(), head.by_urn()
     changes = []
     for urn in sorted(set(old) | set(new)):
-        before, after = old.get(urn), new.get(urn)
-        resource = after or before
-        if not resource.custom:
-            continue
-        change = ResourceChange(
-            "update", urn, resource.type, resource.name, _component(resource, new if after else old)
-        )
-        if before is None:
-            change.action = "create"
-            change.fields = field_changes({}, after.inputs, resource.type)
-        elif after is None:
-            change.action = "delete"
-            change.fields = field_changes(before.inputs, {}, resource.type)
-            change.retained, change.protected = before.retainOnDelete, before.protect
-        else:
-            change.fields = field_changes(before.inputs, after.inputs, resource.type) + option_changes(before, after)
-            if not change.fields:
-                continue
-            change.replace_reasons = replace_reasons(resource.type, change.fields)
-            change.action = "replace" if change.replace_reasons else "update"
-            change.protected = after.protect
-        changes.append(change)
+        change = _resource_change(old.get(urn), new.get(urn), old, new)
+        if change is not None:
+            changes.append(change)
     return changes
+
+
+def _resource_change(before: PlannedResource | None, after: PlannedResource | None, old, new) -> ResourceChange | None:
+    if after is None:
+        assert before is not None
+        if not before.custom:
+            return None
+        change = ResourceChange("delete", before.urn, before.type, before.name, _component(before, old))
+        change.fields = field_changes(before.inputs, {}, before.type)
+        change.retained, change.protected = before.retainOnDelete, before.protect
+        return change
+    if not after.custom:
+        return None
+    change = ResourceChange("create", after.urn, after.type, after.name, _component(after, new))
+    if before is None:
+        change.fields = field_changes({}, after.inputs, after.type)
+        return change
+    change.fields = field_changes(before.inputs, after.inputs, after.type) + option_changes(before, after)
+    if not change.fields:
+        return None
+    change.replace_reasons = replace_reasons(after.type, change.fields)
+    change.action = "replace" if change.replace_reasons else "update"
+    change.protected = after.protect
+    return change
 
 
 def gpu_capacity(plan: Plan) -> dict[str, int]:
@@ -288,7 +293,7 @@ def iam_changes(base: Plan, head: Plan) -> list[IamChange]:
     old, new = base.by_urn(), head.by_urn()
     changes = []
     for urn in sorted(set(old) | set(new)):
-        resource = new.get(urn) or old.get(urn)
+        resource = new.get(urn) or old[urn]
         key = IAM_DOCUMENTS.get(resource.type)
         if key is None:
             continue

@@ -62,9 +62,9 @@ def _flags(diff: PlanDiff) -> list[str]:
         before, after = diff.gpus_before.get(pool, 0), diff.gpus_after.get(pool, 0)
         if before != after:
             flags.append(f"**GPU capacity**: pool `{pool}` max GPUs {before} → {after}")
-    for change in diff.widened_iam:
-        added = "; ".join(str(g).removeprefix("Allow ") for g in change.added if g.effect == "Allow")
-        flags.append(f"**IAM widened**: `{change.name}` now allows {added}")
+    for document in diff.widened_iam:
+        added = "; ".join(str(g).removeprefix("Allow ") for g in document.added if g.effect == "Allow")
+        flags.append(f"**IAM widened**: `{document.name}` now allows {added}")
     for violation in diff.new_violations:
         flags.append(
             f"**New policy violation** ({violation.level}): `{violation.policy}` on `{violation.resource}`: "

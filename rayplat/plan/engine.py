@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc
-from pulumi.runtime.stack import massage, run_pulumi_func
+from pulumi.runtime.stack import Stack, massage, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import PROJECT
@@ -161,7 +161,12 @@ def run_program(stack: str, config: dict[str, str], program: Path) -> Plan:
     pulumi.runtime.set_mocks(mock, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config)
     root = pulumi.runtime.settings.get_root_resource()
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    assert isinstance(root, Stack), "set_mocks creates the root stack"
+
+    def evaluate() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    _sync_await(run_pulumi_func(evaluate))
     # Registration order depends on when outputs resolve; URN order makes plans reproducible.
     resources = sorted(monitor.recorded, key=lambda r: r.urn)
     return Plan(stack=stack, project=PROJECT, resources=resources, outputs=_resolve_outputs(root.outputs))
