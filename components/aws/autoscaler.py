@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.aws import iam_documents
 from components.aws.identity import IrsaRole, IrsaRoleArgs, Oidc
+from components.helm import pinned_release
 from components.nodes import PoolSpec
 from components.options import child_options
 
@@ -75,15 +76,10 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             provider=aws_provider,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        chart = versions.CLUSTER_AUTOSCALER
-        k8s.helm.v3.Release(
+        pinned_release(
             name,
-            name="cluster-autoscaler",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repository},
+            versions.CLUSTER_AUTOSCALER,
             namespace=NAMESPACE,
-            atomic=True,
             values=role.role_arn.apply(lambda arn: autoscaler_values(args, arn)),
             opts=child_options(self, k8s_provider, opts),
         )

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.helm import pinned_release
 from components.nodes import GPU_TOLERATION, ROLE_LABEL
 from components.options import child_options
 
@@ -23,16 +24,11 @@ def device_plugin_values() -> dict:
 class NvidiaDevicePlugin(pulumi.ComponentResource):
     def __init__(self, name: str, *, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rayplat:kubernetes:NvidiaDevicePlugin", name, None, opts)
-        chart = versions.NVIDIA_DEVICE_PLUGIN
-        k8s.helm.v3.Release(
+        pinned_release(
             name,
-            name="nvidia-device-plugin",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repository},
+            versions.NVIDIA_DEVICE_PLUGIN,
             namespace=NAMESPACE,
-            atomic=True,
             values=device_plugin_values(),
             opts=child_options(self, provider, opts),
         )
-        self.register_outputs({"version": chart.version})
+        self.register_outputs({"version": versions.NVIDIA_DEVICE_PLUGIN.version})

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.helm import pinned_release
 from components.kubernetes import manifests
 from components.nodes import PoolSpec
 from components.options import child_options
@@ -47,17 +48,12 @@ class KubeRayOperator(pulumi.ComponentResource):
             metadata=manifests.namespace(NAMESPACE, args.cost_labels, "restricted")["metadata"],
             opts=child,
         )
-        chart = versions.KUBERAY_OPERATOR
-        self.release = k8s.helm.v3.Release(
+        self.release = pinned_release(
             name,
-            name="kuberay-operator",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repository},
+            versions.KUBERAY_OPERATOR,
             namespace=namespace.metadata.name,
-            skip_crds=True,
-            atomic=True,
             values=operator_values(args),
+            skip_crds=True,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[crds])),
         )
-        self.register_outputs({"version": chart.version})
+        self.register_outputs({"version": versions.KUBERAY_OPERATOR.version})
