@@ -13,10 +13,17 @@ from components.nodes import PoolSpec
 
 class IdentityBinder(Protocol):
     """Creates a cloud identity for one Kubernetes service account and returns the annotations that bind
-    the service account to it. ``prefix`` limits object-store access to keys under that prefix."""
+    the service account to it. ``prefix`` limits object-store access to keys under that prefix; ``opts``
+    (depends_on the namespace, say) apply to what the binding creates."""
 
     def __call__(
-        self, name: str, namespace: str, service_account: str, *, prefix: str | None = None
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        *,
+        prefix: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> pulumi.Output[dict[str, str]]: ...
 
 
@@ -25,7 +32,8 @@ class ObjectStore:
     bucket: pulumi.Output[str]
     uri: pulumi.Output[str]
     region: str
-    endpoint: str | None = None
+    # For S3-compatible stores outside AWS: the endpoint clients must use.
+    endpoint: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -39,3 +47,12 @@ class ClusterHandle:
     cost_labels: dict[str, str]
     # Resources that must exist before workloads are installed (node groups, core add-ons).
     ready: list[pulumi.Resource] = field(default_factory=list)
+    # False where the platform under the cluster already runs the NVIDIA device plugin (GKE).
+    installs_device_plugin: bool = True
+
+
+class CloudLayer(Protocol):
+    """What each cloud layer builds: the handle for the kubernetes layer, and its own stack outputs."""
+
+    handle: ClusterHandle
+    outputs: dict[str, pulumi.Input]

@@ -27,6 +27,8 @@ class PoolSpec:
     instance_types: list[str] = field(default_factory=list)
     gpu_model: str | None = None
     gpus_per_node: int = 0
+    # How to select the pool's nodes; the platform's own pools carry the pool label.
+    node_selector: dict[str, str] | None = None
 
     @property
     def is_gpu(self) -> bool:
@@ -38,7 +40,7 @@ class PoolSpec:
 
     @property
     def selector(self) -> dict[str, str]:
-        return {POOL_LABEL: self.name}
+        return self.node_selector if self.node_selector is not None else {POOL_LABEL: self.name}
 
 
 def system_labels(pool: str, extra: dict[str, str]) -> dict[str, str]:

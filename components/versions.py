@@ -33,6 +33,10 @@ KUBERAY_CRD_URLS = tuple(
 
 NVIDIA_DEVICE_PLUGIN = HelmChart("nvidia-device-plugin", "0.18.2", "https://nvidia.github.io/k8s-device-plugin")
 
+# For labs and local clusters without an object store: MinIO in the cluster.
+MINIO = HelmChart("minio", "5.4.0", "https://charts.min.io/")
+MINIO_IMAGE_TAG = "RELEASE.2024-12-18T13-15-44Z"
+
 CLUSTER_AUTOSCALER = HelmChart("cluster-autoscaler", "9.52.1", "https://kubernetes.github.io/autoscaler")
 CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.34.1"
 

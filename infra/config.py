@@ -15,12 +15,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from components import versions
 from components.aws.instance_types import GPU_FAMILIES, GPU_INSTANCE_TYPES
+from components.gcp.machine_types import (
+    ATTACHABLE,
+    GCP_REGIONS,
+    GPU_MACHINES,
+    ZONE_ACCELERATORS,
+    GpuMachine,
+    accelerator_model,
+)
 from components.tagging import REQUIRED_COST_TAGS, aws_tag_problems
 
 PROJECT = "ray-platform"
@@ -31,6 +39,9 @@ RESERVED_LABEL_PREFIX = "rayplat.io/"
 # Namespaces that exist already or that the platform installs into.
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kuberay-system")
 
+_NO_GPU = GpuMachine("", None, 0, 0.0)
+_GCP_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _CLUSTER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$")
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -66,6 +77,14 @@ def _fail(message: str) -> None:
     raise PydanticCustomError("rayplat", "{message}", {"message": message})
 
 
+def _cidr_problem(cidr: str) -> str | None:
+    try:
+        ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        return f"'{cidr}' is not a valid CIDR ({exc})"
+    return None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
@@ -92,11 +111,11 @@ class NodePool(_Model):
         return self.min_size if self.desired_size is None else self.desired_size
 
     @model_validator(mode="after")
-    def _check(self) -> NodePool:
-        _problems(self._problems())
+    def _check(self, info: ValidationInfo) -> NodePool:
+        _problems(self._problems(info.context or {}))
         return self
 
-    def _problems(self) -> Iterable[tuple[str, str]]:
+    def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         if not _POOL_NAME.match(self.name):
             yield "name", f"'{self.name}' must match {_POOL_NAME.pattern} (lowercase, at most 31 characters)"
         if self.max_size < self.min_size:
@@ -127,28 +146,63 @@ class SystemPool(NodePool):
     max_size: int = Field(default=4, ge=1, le=MAX_POOL_SIZE)
     instance_types: list[str] = Field(default=["m6i.xlarge"], min_length=1)
 
-    def _problems(self) -> Iterable[tuple[str, str]]:
-        yield from super()._problems()
+    def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+        yield from super()._problems(context)
         for i, name in enumerate(self.instance_types):
-            if name in GPU_INSTANCE_TYPES:
+            if name in GPU_INSTANCE_TYPES or GPU_MACHINES.get(name, _NO_GPU).gpus:
                 yield f"instanceTypes[{i}]", f"'{name}' is a GPU instance type; the system pool runs CPU nodes"
 
 
+class Accelerator(_Model):
+    """A GPU attached to a GCP N1 machine (other GPU machine types have theirs built in)."""
+
+    type: str
+    count: int = Field(default=1, ge=1)
+
+
 class GpuPool(NodePool):
+    accelerator: Accelerator | None = None
+
     @property
     def gpus_per_node(self) -> int:
-        return GPU_INSTANCE_TYPES[self.instance_types[0]].gpus
+        return self._shape()[1]
 
     @property
     def gpu_model(self) -> str:
-        return GPU_INSTANCE_TYPES[self.instance_types[0]].gpu_model
+        return self._shape()[0]
+
+    @property
+    def accelerator_type(self) -> str | None:
+        """The GCP accelerator type of the pool's nodes (None on AWS)."""
+        machine = GPU_MACHINES.get(self.instance_types[0])
+        if machine is None:
+            return None
+        return machine.accelerator or (self.accelerator.type if self.accelerator else None)
 
     @property
     def max_gpus(self) -> int:
         return self.max_size * self.gpus_per_node
 
-    def _problems(self) -> Iterable[tuple[str, str]]:
-        yield from super()._problems()
+    def _shape(self) -> tuple[str, int]:
+        name = self.instance_types[0]
+        if name in GPU_INSTANCE_TYPES:
+            return GPU_INSTANCE_TYPES[name].gpu_model, GPU_INSTANCE_TYPES[name].gpus
+        machine = GPU_MACHINES[name]
+        if machine.accelerator:
+            return accelerator_model(machine.accelerator), machine.gpus
+        assert self.accelerator is not None, "validated: an N1 GPU pool names its accelerator"
+        return accelerator_model(self.accelerator.type), self.accelerator.count
+
+    def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+        yield from super()._problems(context)
+        if context.get("cloud") == "gcp":
+            yield from self._gcp_problems(context.get("zones") or [])
+        else:
+            yield from self._aws_problems()
+
+    def _aws_problems(self) -> Iterable[tuple[str, str]]:
+        if self.accelerator is not None:
+            yield "accelerator", "applies to GCP N1 machines only; AWS GPU instance types have their GPUs built in"
         known = [t for t in self.instance_types if t in GPU_INSTANCE_TYPES]
         for i, name in enumerate(self.instance_types):
             if name not in GPU_INSTANCE_TYPES:
@@ -159,11 +213,35 @@ class GpuPool(NodePool):
             listed = ", ".join(f"{n}x{m}" for m, n in sorted(shapes))
             yield (
                 "instanceTypes",
-                (
-                    f"all instance types of a pool must have the same GPU model and count "
-                    f"(the autoscaler assumes identical nodes); found {listed}"
-                ),
+                f"all instance types of a pool must have the same GPU model and count "
+                f"(the autoscaler assumes identical nodes); found {listed}",
             )
+
+    def _gcp_problems(self, zones: list[str]) -> Iterable[tuple[str, str]]:
+        if len(self.instance_types) != 1:
+            yield "instanceTypes", "a GKE node pool has exactly one machine type"
+        name = self.instance_types[0]
+        machine = GPU_MACHINES.get(name)
+        if machine is None:
+            yield "instanceTypes[0]", f"'{name}' is not a known GPU machine type ({', '.join(sorted(GPU_MACHINES))})"
+            return
+        if machine.accelerator and self.accelerator is not None:
+            yield "accelerator", f"{name} has its GPUs built in ({machine.accelerator}); remove accelerator"
+        if not machine.accelerator:
+            yield from self._attached_problems(name)
+        accelerator = self.accelerator_type
+        for zone in zones if accelerator else []:
+            if accelerator not in ZONE_ACCELERATORS.get(zone, frozenset()):
+                yield "instanceTypes[0]", f"{accelerator} ({name}) is not offered in zone {zone}"
+
+    def _attached_problems(self, name: str) -> Iterable[tuple[str, str]]:
+        if self.accelerator is None:
+            yield "accelerator", f"{name} has no GPU: name an accelerator ({', '.join(sorted(ATTACHABLE))})"
+        elif self.accelerator.type not in ATTACHABLE:
+            yield "accelerator.type", f"'{self.accelerator.type}' is not one of {', '.join(sorted(ATTACHABLE))}"
+        elif self.accelerator.count not in ATTACHABLE[self.accelerator.type]:
+            counts = ", ".join(map(str, ATTACHABLE[self.accelerator.type]))
+            yield "accelerator.count", f"{self.accelerator.type} attaches in counts of {counts}"
 
 
 class Endpoint(_Model):
@@ -192,7 +270,7 @@ class Cluster(_Model):
     name: str | None = None
     kubernetes_version: str = versions.KUBERNETES_VERSION
     endpoint: Endpoint = Endpoint()
-    admin_role_arn: str
+    admin_role_arn: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -210,8 +288,8 @@ class Cluster(_Model):
 
     @field_validator("admin_role_arn")
     @classmethod
-    def _admin_role_arn(cls, arn: str) -> str:
-        if not _ROLE_ARN.match(arn):
+    def _admin_role_arn(cls, arn: str | None) -> str | None:
+        if arn is not None and not _ROLE_ARN.match(arn):
             _fail(f"'{arn}' is not an IAM role ARN")
         return arn
 
@@ -291,12 +369,130 @@ class Ray(_Model):
         return namespace
 
 
+class GcpNetwork(_Model):
+    subnet_cidr: str = "10.10.0.0/20"
+    pods_cidr: str = "10.16.0.0/14"
+    services_cidr: str = "10.20.0.0/20"
+    # The control plane's private range: a /28 GKE peers with the VPC.
+    master_cidr: str = "172.16.0.0/28"
+
+    @model_validator(mode="after")
+    def _check(self) -> GcpNetwork:
+        cidrs = {
+            "subnetCidr": self.subnet_cidr,
+            "podsCidr": self.pods_cidr,
+            "servicesCidr": self.services_cidr,
+            "masterCidr": self.master_cidr,
+        }
+        problems = [(key, p) for key, cidr in cidrs.items() if (p := _cidr_problem(cidr))]
+        if not problems:
+            networks = {key: ipaddress.ip_network(cidr) for key, cidr in cidrs.items()}
+            problems += [
+                (b, f"overlaps {a} ({cidrs[a]})")
+                for i, (a, net_a) in enumerate(networks.items())
+                for b, net_b in list(networks.items())[i + 1 :]
+                if net_a.overlaps(net_b)
+            ]
+            if networks["masterCidr"].prefixlen != 28:
+                problems.append(("masterCidr", "GKE needs a /28 for the control plane"))
+        _problems(problems)
+        return self
+
+
+class Gcp(_Model):
+    project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str
+    zones: list[str] = Field(min_length=1)
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    network: GcpNetwork = GcpNetwork()
+    # Customer-managed key for the artifact bucket, projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>.
+    bucket_kms_key: str | None = Field(
+        default=None, pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, region: str) -> str:
+        if region not in GCP_REGIONS:
+            _fail(f"'{region}' is not a GPU region the platform supports ({', '.join(sorted(GCP_REGIONS))})")
+        return region
+
+    @field_validator("zones")
+    @classmethod
+    def _zones(cls, zones: list[str]) -> list[str]:
+        unknown = [
+            (f"[{i}]", f"'{z}' is not a GPU zone the platform knows")
+            for i, z in enumerate(zones)
+            if z not in ZONE_ACCELERATORS
+        ]
+        repeated = [("", "must not repeat a zone")] if len(set(zones)) != len(zones) else []
+        _problems(unknown + repeated)
+        return zones
+
+
+class ExistingPool(_Model):
+    """A node pool that already exists: how to select its nodes, and what they hold."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    labels: dict[str, str] = Field(min_length=1)
+    taints: list[Taint] = []
+    gpu_model: str | None = None
+    gpus_per_node: int = Field(default=0, ge=0)
+    max_nodes: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExistingPool:
+        problems = [
+            (f"labels.{k}", "is not a valid Kubernetes label name") for k in self.labels if not _LABEL_NAME.match(k)
+        ]
+        if self.gpus_per_node and not self.gpu_model:
+            problems.append(("gpuModel", "required when gpusPerNode > 0"))
+        _problems(problems)
+        return self
+
+
+class S3Compatible(_Model):
+    endpoint: str = Field(pattern=r"^https?://[^\s/]+")
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    region: str = "us-east-1"
+    # A Secret in the Ray namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    credentials_secret: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+class Minio(_Model):
+    bucket: str = Field(default="ray-artifacts", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    storage_gib: int = Field(default=20, ge=1)
+
+
+class ExistingObjectStore(_Model):
+    s3: S3Compatible | None = None
+    minio: Minio | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ExistingObjectStore:
+        if (self.s3 is None) == (self.minio is None):
+            _problems([("", "name exactly one of s3 (an existing endpoint) or minio (installed in the cluster)")])
+        return self
+
+
+class Existing(_Model):
+    """A cluster that already exists: the platform installs its kubernetes layer there and nothing else."""
+
+    context: str = Field(min_length=1)
+    kubeconfig: str | None = None
+    system_pool: ExistingPool
+    gpu_pools: list[ExistingPool] = []
+    object_store: ExistingObjectStore
+
+
 class PlatformConfig(_Model):
-    cloud: Literal["aws"]
+    cloud: Literal["aws", "gcp", "existing"]
     environment: Literal["dev", "staging", "prod"]
-    aws: Aws
-    cluster: Cluster
-    network: Network
+    aws: Aws | None = None
+    gcp: Gcp | None = None
+    existing: Existing | None = None
+    cluster: Cluster = Cluster()
+    network: Network | None = None
     system_pool: SystemPool = SystemPool()
     gpu_pools: list[GpuPool] = []
     storage: Storage = Storage()
@@ -324,13 +520,48 @@ class PlatformConfig(_Model):
     def cluster_name(self, stack: str) -> str:
         return self.cluster.name or f"ray-{stack}"
 
+    # The cloud's own section, present once validation has passed for that cloud.
+    @property
+    def aws_settings(self) -> Aws:
+        assert self.aws is not None, "validated: cloud 'aws' has an aws section"
+        return self.aws
+
+    @property
+    def aws_network(self) -> Network:
+        assert self.network is not None, "validated: cloud 'aws' has a network section"
+        return self.network
+
+    @property
+    def admin_role_arn(self) -> str:
+        assert self.cluster.admin_role_arn is not None, "validated: cloud 'aws' names an admin role"
+        return self.cluster.admin_role_arn
+
+    @property
+    def gcp_settings(self) -> Gcp:
+        assert self.gcp is not None, "validated: cloud 'gcp' has a gcp section"
+        return self.gcp
+
+    @property
+    def existing_settings(self) -> Existing:
+        assert self.existing is not None, "validated: cloud 'existing' has an existing section"
+        return self.existing
+
     def cost_tags(self) -> dict[str, str]:
         return dict(self.tags)
+
+
+# The keys each cloud needs, and those that belong to another cloud.
+_CLOUD_KEYS = {
+    "aws": {"required": ("aws", "network", "cluster.adminRoleArn"), "foreign": ("gcp", "existing")},
+    "gcp": {"required": ("gcp",), "foreign": ("aws", "network", "existing", "cluster.adminRoleArn")},
+    "existing": {"required": ("existing",), "foreign": ("aws", "gcp", "network", "cluster", "systemPool", "gpuPools")},
+}
 
 
 def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     """The rules that span keys, run on the raw keys so that they report even when other keys are invalid.
     Each rule looks only at values of the shape it needs; shape errors are the models' to report."""
+    yield from _cloud_keys(raw)
     environment, tags = raw.get("environment"), _mapping(raw.get("tags"))
     if isinstance(tags.get("env"), str) and isinstance(environment, str) and tags["env"] != environment:
         yield "tags.env", f"'{tags['env']}' must equal environment ('{environment}')"
@@ -343,6 +574,44 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             if isinstance(zone, str) and not (zone.startswith(region) and len(zone) == len(region) + 1):
                 yield f"network.availabilityZones[{i}]", f"'{zone}' is not a zone of {region}"
     yield from _duplicate_pool_names(raw)
+    if raw.get("cloud") == "gcp":
+        yield from _gcp_rules(raw, tags)
+
+
+def _present(raw: Mapping[str, Any], path: str) -> bool:
+    section, _, key = path.partition(".")
+    return raw.get(section) is not None if not key else _mapping(raw.get(section)).get(key) is not None
+
+
+def _cloud_keys(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    cloud = raw.get("cloud")
+    if cloud not in _CLOUD_KEYS:
+        return
+    for path in _CLOUD_KEYS[cloud]["required"]:
+        if not _present(raw, path):
+            yield path, f"required when cloud is '{cloud}'"
+    for path in _CLOUD_KEYS[cloud]["foreign"]:
+        if _present(raw, path):
+            yield path, f"does not apply when cloud is '{cloud}'"
+
+
+def _gcp_rules(raw: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    gcp = _mapping(raw.get("gcp"))
+    region, zones = gcp.get("region"), gcp.get("zones")
+    if isinstance(region, str) and isinstance(zones, list):
+        for i, zone in enumerate(zones):
+            if isinstance(zone, str) and zone.rsplit("-", 1)[0] != region:
+                yield f"gcp.zones[{i}]", f"'{zone}' is not a zone of {region}"
+    # The cost tags become GCP labels: lowercase, digits, '_' and '-'.
+    for key, value in tags.items():
+        if not (isinstance(value, str) and _GCP_LABEL.match(key) and _GCP_LABEL_VALUE.match(value)):
+            yield f"tags.{key}", f"'{key}: {value}' is not a valid GCP label (lowercase [a-z0-9_-], at most 63)"
+    pools = [("systemPool", _mapping(raw.get("systemPool")))]
+    pools += [(f"gpuPools[{i}]", _mapping(p)) for i, p in enumerate(raw.get("gpuPools") or [])]
+    for where, pool in pools:
+        for j, machine in enumerate(pool.get("instanceTypes") or []):
+            if isinstance(machine, str) and "." in machine:
+                yield f"{where}.instanceTypes[{j}]", f"'{machine}' is an AWS instance type, not a GCP machine type"
 
 
 def _duplicate_pool_names(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
@@ -359,14 +628,6 @@ def _duplicate_pool_names(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _cidr_problem(cidr: str) -> str | None:
-    try:
-        ipaddress.ip_network(cidr, strict=True)
-    except ValueError as exc:
-        return f"'{cidr}' is not a valid CIDR ({exc})"
-    return None
 
 
 def _path(loc: Iterable[str | int]) -> str:
@@ -402,8 +663,13 @@ def _messages(exc: ValidationError) -> list[str]:
 def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> PlatformConfig:
     """Validate the ``ray-platform:*`` keys of a stack (namespace already stripped)."""
     problems: list[str] = []
+    gcp = _mapping(raw.get("gcp"))
+    context: dict[str, Any] = {
+        "cloud": raw.get("cloud"),
+        "zones": gcp.get("zones") if isinstance(gcp.get("zones"), list) else [],
+    }
     try:
-        config = PlatformConfig.model_validate(dict(raw))
+        config = PlatformConfig.model_validate(dict(raw), context=context)
     except ValidationError as exc:
         problems = _messages(exc)
     problems += [f"{path}: {message}" for path, message in cross_key_problems(raw)]

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 
 from components import versions
 from components.aws.cluster import AwsCluster
+from components.existing.cluster import ExistingCluster
+from components.gcp.cluster import GcpCluster
+from components.handle import CloudLayer
 from components.kubernetes.platform import KubernetesPlatform, RayWorkloads
 from infra.config import PlatformConfig
+
+CLOUD_LAYERS: dict[str, Callable[[str, PlatformConfig], CloudLayer]] = {
+    "aws": AwsCluster,
+    "gcp": GcpCluster,
+    "existing": ExistingCluster,
+}
 
 
 def build_platform(config: PlatformConfig) -> None:
     stack = pulumi.get_stack()
-    cloud = AwsCluster(f"{stack}", config)
+    cloud = CLOUD_LAYERS[config.cloud](stack, config)
     handle = cloud.handle
     kubernetes = KubernetesPlatform(
         f"{stack}-platform",
@@ -21,15 +32,11 @@ def build_platform(config: PlatformConfig) -> None:
     )
 
     pulumi.export("cloud", config.cloud)
-    pulumi.export("region", config.aws.region)
-    pulumi.export("vpcId", cloud.vpc_id)
+    for name, value in cloud.outputs.items():
+        pulumi.export(name, value)
     pulumi.export("clusterName", handle.name)
-    pulumi.export("clusterEndpoint", cloud.eks.endpoint)
-    pulumi.export("kubeconfig", cloud.eks.kubeconfig)
-    pulumi.export("oidcProviderArn", cloud.eks.oidc.provider_arn)
     pulumi.export("artifactBucket", handle.object_store.bucket)
     pulumi.export("artifactBucketUri", handle.object_store.uri)
-    pulumi.export("artifactKmsKeyArn", cloud.store.key_arn)
     pulumi.export("rayNamespace", config.ray.namespace)
     pulumi.export("rayServiceAccount", config.ray.service_account)
     pulumi.export("rayServiceAccountAnnotations", kubernetes.ray_service_account_annotations)

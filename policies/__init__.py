@@ -4,7 +4,7 @@
 runs the same objects in-process on the offline plan.
 """
 
-from policies import eks, iam, kubernetes, network, s3, tagging
+from policies import eks, gcp, iam, kubernetes, network, s3, tagging
 from policies.rules import Rule
 
 PACK_NAME = "ray-platform"
@@ -15,4 +15,5 @@ ALL_POLICIES: list[Rule] = [
     *network.POLICIES,
     *kubernetes.POLICIES,
     *tagging.POLICIES,
+    *gcp.POLICIES,
 ]

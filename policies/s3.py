@@ -22,7 +22,8 @@ LIFECYCLE = (
     "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
 )
 OWNERSHIP = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
-STATEFUL = (*BUCKETS, "aws:kms/key:Key")
+GCS_BUCKETS = ("gcp:storage/bucket:Bucket",)
+STATEFUL = (*BUCKETS, *GCS_BUCKETS, "aws:kms/key:Key")
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
 PROTECTED_ENVIRONMENT = {
@@ -183,7 +184,7 @@ POLICIES: list[Rule] = [
         name="s3-no-force-destroy",
         area="s3",
         severity=Severity.HIGH,
-        types=BUCKETS,
+        types=(*BUCKETS, *GCS_BUCKETS),
         config=PROTECTED_ENVIRONMENT,
         description="Buckets of protected environments cannot be deleted together with their objects.",
         remediation="Set forceDestroy to false; empty a bucket deliberately, with a runbook, before removing it.",

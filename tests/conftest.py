@@ -26,8 +26,29 @@ def planned(stack: str) -> Plan:
     return _plans[stack]
 
 
-@pytest.fixture(params=STACKS)
+def _cloud(stack: str) -> str:
+    return read_stack_config(stack)["ray-platform:cloud"]
+
+
+AWS_STACKS = [s for s in STACKS if _cloud(s) == "aws"]
+GCP_STACKS = [s for s in STACKS if _cloud(s) == "gcp"]
+EXISTING_STACKS = [s for s in STACKS if _cloud(s) == "existing"]
+
+
+@pytest.fixture(params=AWS_STACKS)
 def plan(request) -> Plan:
+    """The plan of each AWS stack."""
+    return planned(request.param)
+
+
+@pytest.fixture(params=GCP_STACKS)
+def gcp_plan(request) -> Plan:
+    return planned(request.param)
+
+
+@pytest.fixture(params=STACKS)
+def any_plan(request) -> Plan:
+    """The plan of every stack, whatever its cloud."""
     return planned(request.param)
 
 

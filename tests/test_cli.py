@@ -46,4 +46,4 @@ def test_unknown_stack_is_a_clear_error():
     result = runner.invoke(app, ["plan", "--stack", "nope"])
     assert result.exit_code == 2
     assert "no stack 'nope'" in result.output
-    assert "stacks: dev, prod, staging" in result.output.replace("\n", " ")
+    assert "stacks: dev, gcp-dev, gcp-prod, local, prod, staging" in result.output.replace("\n", " ")

@@ -38,6 +38,9 @@ RAY = "kubernetes:ray.io/v1:RayCluster"
 SERVICE = "kubernetes:core/v1:Service"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 GCS = "gcp:storage/bucket:Bucket"
+GKE = "gcp:container/cluster:Cluster"
+GKE_POOL = "gcp:container/nodePool:NodePool"
+PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
 
 
 @dataclass(frozen=True)
@@ -350,6 +353,87 @@ CASES = [
     Case("aws-required-tags", BUCKET, "dev-artifacts", _set("tags.owner", ""), "missing cost tags owner"),
     Case("aws-tag-limits", BUCKET, "dev-artifacts", _set("tags.aws:team", "x"), "the 'aws:' prefix is reserved"),
     Case("gcp-labels", GCS, "gcs-artifacts", _set("labels.Team", "ML"), "key 'Team' must match"),
+    Case(
+        "gke-private-nodes",
+        GKE,
+        "gcp-dev",
+        _set("privateClusterConfig.enablePrivateNodes", False),
+        "nodes have public IP addresses",
+        stack="gcp-dev",
+    ),
+    Case(
+        "gke-control-plane-access",
+        GKE,
+        "gcp-dev",
+        _set("masterAuthorizedNetworksConfig.cidrBlocks.0.cidrBlock", "0.0.0.0/0"),
+        "the control plane is open to 0.0.0.0/0",
+        stack="gcp-dev",
+    ),
+    Case(
+        "gke-workload-identity",
+        GKE_POOL,
+        "gcp-dev-l4",
+        _set("nodeConfig.workloadMetadataConfig.mode", "GCE_METADATA"),
+        "not GKE_METADATA",
+        stack="gcp-dev",
+    ),
+    Case(
+        "gke-shielded-nodes",
+        GKE_POOL,
+        "gcp-dev-l4",
+        _set("nodeConfig.shieldedInstanceConfig.enableSecureBoot", False),
+        "secure boot is off",
+        stack="gcp-dev",
+    ),
+    Case(
+        "gke-no-default-service-account",
+        GKE_POOL,
+        "gcp-dev-system",
+        _set("nodeConfig.serviceAccount", "123456789-compute@developer.gserviceaccount.com"),
+        "default compute service account",
+        stack="gcp-dev",
+    ),
+    Case("gke-legacy-auth-off", GKE, "gcp-dev", _set("enableLegacyAbac", True), "legacy ABAC", stack="gcp-dev"),
+    Case(
+        "gke-gpu-pools-tainted",
+        GKE_POOL,
+        "gcp-dev-t4",
+        _set("nodeConfig.taints", []),
+        "without the nvidia.com/gpu NoSchedule taint",
+        stack="gcp-dev",
+    ),
+    Case(
+        "gcs-public-access-prevention",
+        GCS,
+        "gcp-dev-artifacts",
+        _set("publicAccessPrevention", "inherited"),
+        "public access prevention is inherited",
+        stack="gcp-dev",
+    ),
+    Case(
+        "gcs-uniform-access",
+        GCS,
+        "gcp-dev-artifacts",
+        _set("uniformBucketLevelAccess", False),
+        "object ACLs are allowed",
+        stack="gcp-dev",
+    ),
+    Case(
+        "gcs-versioning",
+        GCS,
+        "gcp-dev-artifacts",
+        _set("versioning.enabled", False),
+        "versioning is off",
+        stack="gcp-dev",
+    ),
+    Case(
+        "gcp-no-primitive-roles",
+        PROJECT_MEMBER,
+        "gcp-dev-nodes-viewer",
+        _set("role", "roles/editor"),
+        "primitive role roles/editor",
+        stack="gcp-dev",
+    ),
 ]
 
 

@@ -22,7 +22,8 @@ def test_stack_plans_the_platform(plan):
     assert plan.outputs["artifactBucketUri"] == f"s3://{plan.outputs['artifactBucket']}"
 
 
-def test_kuberay_operator_and_crds_are_pinned_together(plan):
+def test_kuberay_operator_and_crds_are_pinned_together(any_plan):
+    plan = any_plan
     release = resource(plan, "kubernetes:helm.sh/v3:Release", f"{plan.stack}-platform-kuberay")
     assert release.inputs["chart"] == "kuberay-operator"
     assert release.inputs["version"] == versions.KUBERAY_VERSION == "1.7.0"

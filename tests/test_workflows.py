@@ -12,7 +12,7 @@ import yaml
 
 from rayplat import PROJECT_ROOT
 from rayplat.cli import app
-from tests.conftest import STACKS
+from tests.conftest import EXISTING_STACKS, STACKS
 
 WORKFLOWS = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
 MAKE_TARGETS = set(re.findall(r"^([a-z][a-z-]*):", (PROJECT_ROOT / "Makefile").read_text(), re.MULTILINE))
@@ -60,10 +60,15 @@ def test_every_command_a_workflow_runs_exists(path):
     for _, job, step in _steps(_load(path)):
         if "run" not in step:
             continue
-        stacks = job.get("strategy", {}).get("matrix", {}).get("stack", STACKS)
+        stacks = _matrix_stacks(job) or STACKS
         for stack in stacks:
             for line in _expand(step["run"], stack).splitlines():
                 _check_command(line.strip(), path.name)
+
+
+def _matrix_stacks(job: dict) -> list[str]:
+    matrix = job.get("strategy", {}).get("matrix", {})
+    return list(matrix.get("stack", [])) + [entry["stack"] for entry in matrix.get("include", [])]
 
 
 def _check_command(line: str, where: str) -> None:
@@ -88,13 +93,22 @@ def _check_paths(words: list[str], where: str) -> None:
         assert words[words.index("--stack") + 1] in STACKS
 
 
-@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
-def test_stack_matrices_cover_every_stack(name):
-    document = _load(PROJECT_ROOT / ".github/workflows" / name)
-    for job in document["jobs"].values():
-        matrix = job.get("strategy", {}).get("matrix", {})
-        if "stack" in matrix:
-            assert sorted(matrix["stack"]) == STACKS
+def test_stack_matrices_cover_every_stack():
+    preview = _load(PROJECT_ROOT / ".github/workflows/preview.yml")["jobs"]
+    assert sorted(_matrix_stacks(preview["offline"])) == STACKS
+    deployable = sorted(set(STACKS) - set(EXISTING_STACKS))
+    assert sorted(_matrix_stacks(preview["pulumi"])) == deployable
+    assert sorted(_matrix_stacks(_load(PROJECT_ROOT / ".github/workflows/deploy.yml")["jobs"]["deploy"])) == deployable
+
+
+def test_each_cloud_gets_its_credentials():
+    for name in ("preview.yml", "deploy.yml"):
+        for _, _, step in _steps(_load(PROJECT_ROOT / ".github/workflows" / name)):
+            uses = step.get("uses", "")
+            if uses.startswith("aws-actions/"):
+                assert step["if"] == "matrix.cloud == 'aws'"
+            if uses.startswith("google-github-actions/auth"):
+                assert step["if"] == "matrix.cloud == 'gcp'"
 
 
 def test_pulumi_steps_use_the_policy_pack_and_the_stacks_config():
@@ -108,7 +122,8 @@ def test_pulumi_steps_use_the_policy_pack_and_the_stacks_config():
 def test_prod_deploys_behind_an_environment_and_after_the_policy_check():
     deploy = _load(PROJECT_ROOT / ".github/workflows/deploy.yml")["jobs"]["deploy"]
     assert deploy["environment"] == "${{ matrix.stack }}" and deploy["needs"] == "check"
-    assert deploy["strategy"]["max-parallel"] == 1 and deploy["strategy"]["matrix"]["stack"][-1] == "prod"
+    assert deploy["strategy"]["max-parallel"] == 1
+    assert [e["stack"] for e in deploy["strategy"]["matrix"]["include"]][:3] == ["dev", "staging", "prod"]
 
 
 def test_preview_comments_once_per_stack_from_the_diff_it_wrote():

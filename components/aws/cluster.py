@@ -14,44 +14,14 @@ from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
 from components.aws.storage import ArtifactStore, ArtifactStoreArgs
 from components.handle import ClusterHandle, ObjectStore
-from components.nodes import PoolSpec, gpu_labels, gpu_taints, system_labels
+from components.pools import pool_specs
 from components.tagging import cost_labels
-from infra.config import GpuPool, PlatformConfig
-from infra.config import NodePool as PoolConfig
-
-
-def pool_specs(config: PlatformConfig) -> tuple[PoolSpec, list[PoolSpec]]:
-    system = config.system_pool
-    system_spec = PoolSpec(
-        name=system.name,
-        labels=system_labels(system.name, system.labels),
-        taints=_taints(system),
-        min_size=system.min_size,
-        max_size=system.max_size,
-        instance_types=list(system.instance_types),
-    )
-    return system_spec, [_gpu_spec(pool) for pool in config.gpu_pools]
-
-
-def _gpu_spec(pool: GpuPool) -> PoolSpec:
-    return PoolSpec(
-        name=pool.name,
-        labels=gpu_labels(pool.name, pool.gpu_model, pool.labels),
-        taints=gpu_taints(_taints(pool)),
-        min_size=pool.min_size,
-        max_size=pool.max_size,
-        instance_types=list(pool.instance_types),
-        gpu_model=pool.gpu_model,
-        gpus_per_node=pool.gpus_per_node,
-    )
-
-
-def _taints(pool: PoolConfig) -> list[dict[str, str]]:
-    return [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints]
+from infra.config import PlatformConfig
 
 
 class AwsCluster(pulumi.ComponentResource):
     handle: ClusterHandle
+    outputs: dict[str, pulumi.Input]
     vpc_id: pulumi.Input[str]
     eks: EksCluster
     store: ArtifactStore
@@ -60,7 +30,7 @@ class AwsCluster(pulumi.ComponentResource):
         super().__init__("rayplat:aws:Cluster", name, None, opts)
         tags = config.cost_tags()
         cluster_name = config.cluster_name(pulumi.get_stack())
-        region = config.aws.region
+        region = config.aws_settings.region
         provider = aws.Provider(
             f"{name}-aws", region=region, default_tags={"tags": tags}, opts=pulumi.ResourceOptions(parent=self)
         )
@@ -76,7 +46,7 @@ class AwsCluster(pulumi.ComponentResource):
                 subnet_ids=private_subnets,
                 public_endpoint=endpoint.access == "public",
                 public_cidrs=endpoint.public_cidrs,
-                admin_role_arn=config.cluster.admin_role_arn,
+                admin_role_arn=config.admin_role_arn,
                 protect=config.protected,
                 tags=tags,
             ),
@@ -162,10 +132,18 @@ class AwsCluster(pulumi.ComponentResource):
             cost_labels=cost_labels(tags),
             ready=[*addons.addons],
         )
+        self.outputs = {
+            "region": region,
+            "vpcId": self.vpc_id,
+            "clusterEndpoint": self.eks.endpoint,
+            "kubeconfig": self.eks.kubeconfig,
+            "oidcProviderArn": self.eks.oidc.provider_arn,
+            "artifactKmsKeyArn": self.store.key_arn,
+        }
         self.register_outputs({"cluster_name": self.eks.name})
 
     def _network(self, name: str, config: PlatformConfig, cluster_name: str, provider: aws.Provider):
-        network = config.network
+        network = config.aws_network
         if network.existing is not None:
             return network.existing.vpc_id, network.existing.private_subnet_ids
         assert network.vpc_cidr is not None, "validated: a created VPC has a CIDR"

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from components.aws import iam_documents
 from components.aws.identity import Oidc
-from components.options import child_options
+from components.options import child_options, require
 from components.tagging import with_name
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -33,13 +33,6 @@ class EksClusterArgs:
     tags: dict[str, str]
     # Production: the key that encrypts the cluster's secrets can be neither deleted nor lost.
     protect: bool = False
-
-
-def require(value, what: str):
-    """Fail loudly where a provider-computed value that the program needs is missing."""
-    if value in (None, "", [], {}):
-        raise ValueError(f"{what} is missing: the provider returned no value")
-    return value
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:

@@ -72,7 +72,14 @@ def artifact_binder(
 ) -> Callable[..., pulumi.Output[dict[str, str]]]:
     """An IdentityBinder whose roles reach the artifact bucket (or one prefix of it) and its key only."""
 
-    def bind(name: str, namespace: str, service_account: str, *, prefix: str | None = None):
+    def bind(
+        name: str,
+        namespace: str,
+        service_account: str,
+        *,
+        prefix: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         policy = pulumi.Output.all(bucket_arn, key_arn).apply(
             lambda v: iam_documents.artifact_access(v[0], v[1], prefix)
         )
@@ -80,7 +87,7 @@ def artifact_binder(
             name,
             IrsaRoleArgs(oidc=oidc, namespace=namespace, service_account=service_account, tags=tags, policy=policy),
             provider=provider,
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent), opts),
         )
         return role.annotations
 

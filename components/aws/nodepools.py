@@ -7,9 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.eks import require
 from components.nodes import GPU_RESOURCE, PoolSpec
-from components.options import child_options
+from components.options import child_options, require
 from components.tagging import with_name
 
 GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"

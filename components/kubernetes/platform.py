@@ -35,15 +35,17 @@ class KubernetesPlatform(pulumi.ComponentResource):
             provider=provider,
             opts=after_cluster,
         )
-        if handle.gpu_pools:
-            NvidiaDevicePlugin(f"{name}-nvidia-device-plugin", provider=provider, opts=after_cluster)
+        if handle.gpu_pools and handle.installs_device_plugin:
+            NvidiaDevicePlugin(f"{name}-nvidia-device-plugin", handle.gpu_pools, provider=provider, opts=after_cluster)
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-{ray.namespace}",
             metadata=manifests.namespace(ray.namespace, handle.cost_labels, "baseline")["metadata"],
             opts=after_cluster,
         )
-        annotations = handle.bind_identity(f"{name}-ray", ray.namespace, ray.service_account)
+        annotations = handle.bind_identity(
+            f"{name}-ray", ray.namespace, ray.service_account, opts=pulumi.ResourceOptions(depends_on=[namespace])
+        )
         k8s.core.v1.ServiceAccount(
             f"{name}-ray",
             metadata=annotations.apply(

@@ -91,14 +91,14 @@ def _plain(value: Any) -> Any:
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, region: str):
-        self.region = region
+    def __init__(self, site: mockvalues.Site):
+        self.site = site
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        return mockvalues.resource_outputs(args.typ, args.name, args.inputs, self.region)
+        return mockvalues.resource_outputs(args.typ, args.name, args.inputs, self.site)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        return mockvalues.call_outputs(args.token, args.args, self.region), []
+        return mockvalues.call_outputs(args.token, args.args, self.site), []
 
 
 class _RecordingMonitor(mocks.MockMonitor):
@@ -149,14 +149,18 @@ def _config_value(value: Any) -> str:
     return json.dumps(value)
 
 
-def _region(config: dict[str, str]) -> str:
-    cloud = json.loads(config.get(f"{PROJECT}:aws", "{}"))
-    return cloud.get("region") or "us-east-1"
+def _site(config: dict[str, str]) -> mockvalues.Site:
+    """Region (and GCP project) from the stack's own cloud section, for computed names and ARNs."""
+    for cloud in ("aws", "gcp"):
+        section = json.loads(config.get(f"{PROJECT}:{cloud}", "{}"))
+        if isinstance(section, dict) and section.get("region"):
+            return mockvalues.Site(region=section["region"], project=section.get("project", "rayplat-plan"))
+    return mockvalues.Site(region="us-east-1")
 
 
 def run_program(stack: str, config: dict[str, str], program: Path) -> Plan:
     """Evaluate ``program`` as stack ``stack`` with ``config`` on the mock engine; return what it registered."""
-    mock = _Mocks(_region(config))
+    mock = _Mocks(_site(config))
     monitor = _RecordingMonitor(mock)
     pulumi.runtime.set_mocks(mock, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config)
