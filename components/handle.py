@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -49,6 +50,9 @@ class ClusterHandle:
     ready: list[pulumi.Resource] = field(default_factory=list)
     # False where the platform under the cluster already runs the NVIDIA device plugin (GKE).
     installs_device_plugin: bool = True
+    # Where the cloud offers a managed Prometheus: (namespace, service account) -> the remote-write
+    # entry for Prometheus and the annotations its service account needs.
+    managed_prometheus: Callable[[str, str], pulumi.Output[dict[str, Any]]] | None = None
 
 
 class CloudLayer(Protocol):

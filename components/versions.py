@@ -37,6 +37,15 @@ NVIDIA_DEVICE_PLUGIN = HelmChart("nvidia-device-plugin", "0.18.2", "https://nvid
 MINIO = HelmChart("minio", "5.4.0", "https://charts.min.io/")
 MINIO_IMAGE_TAG = "RELEASE.2024-12-18T13-15-44Z"
 
+KUBE_PROMETHEUS_STACK = HelmChart(
+    "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts"
+)
+# The chart's CRD upgrade job (Helm never upgrades crds/) runs these images.
+BUSYBOX_TAG = "1.37.0"
+KUBECTL_TAG = "v1.34.1"
+DCGM_EXPORTER = HelmChart("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
+DCGM_EXPORTER_IMAGE_TAG = "4.5.3-4.8.2-distroless"
+
 CLUSTER_AUTOSCALER = HelmChart("cluster-autoscaler", "9.52.1", "https://kubernetes.github.io/autoscaler")
 CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.34.1"
 

@@ -40,9 +40,11 @@ RESERVED_LABEL_PREFIX = "rayplat.io/"
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kuberay-system")
 
 _NO_GPU = GpuMachine("", None, 0, 0.0)
+_GKE_CLUSTER_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 _GCP_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-_POOL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+# At most 30 characters: node groups and GKE pools are named with the pool name and a dash as prefix.
+_POOL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 _CLUSTER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$")
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -117,7 +119,7 @@ class NodePool(_Model):
 
     def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         if not _POOL_NAME.match(self.name):
-            yield "name", f"'{self.name}' must match {_POOL_NAME.pattern} (lowercase, at most 31 characters)"
+            yield "name", f"'{self.name}' must match {_POOL_NAME.pattern} (lowercase, at most 30 characters)"
         if self.max_size < self.min_size:
             yield "maxSize", f"must be >= minSize ({self.min_size})"
         if self.desired_size is not None and not self.min_size <= self.desired_size <= self.max_size:
@@ -357,6 +359,16 @@ class Aws(_Model):
         return region
 
 
+class Observability(_Model):
+    enabled: bool = True
+    retention: str = Field(default="15d", pattern=r"^\d+[hdwy]$")
+    storage_gib: int = Field(default=50, ge=5, le=16384)
+    # Alert runbook links: this prefix + <runbook>.md. Point it at your copy of docs/runbooks/.
+    runbook_base_url: str = "docs/runbooks/"
+    # Remote write to Amazon Managed Prometheus (AWS only), with its own IRSA role.
+    managed_prometheus: bool = False
+
+
 class Ray(_Model):
     namespace: str = Field(default="ray", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     service_account: str = Field(default="ray", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -483,6 +495,19 @@ class Existing(_Model):
     system_pool: ExistingPool
     gpu_pools: list[ExistingPool] = []
     object_store: ExistingObjectStore
+    # False where the cluster already runs the NVIDIA device plugin (for example the GPU Operator).
+    install_device_plugin: bool = True
+
+    @model_validator(mode="after")
+    def _unique_pools(self) -> Existing:
+        names = [self.system_pool.name]
+        problems = []
+        for i, pool in enumerate(self.gpu_pools):
+            if pool.name in names:
+                problems.append((f"gpuPools[{i}].name", f"duplicate pool name '{pool.name}'"))
+            names.append(pool.name)
+        _problems(problems)
+        return self
 
 
 class PlatformConfig(_Model):
@@ -496,6 +521,7 @@ class PlatformConfig(_Model):
     system_pool: SystemPool = SystemPool()
     gpu_pools: list[GpuPool] = []
     storage: Storage = Storage()
+    observability: Observability = Observability()
     ray: Ray = Ray()
     tags: dict[str, str]
 
@@ -553,8 +579,15 @@ class PlatformConfig(_Model):
 # The keys each cloud needs, and those that belong to another cloud.
 _CLOUD_KEYS = {
     "aws": {"required": ("aws", "network", "cluster.adminRoleArn"), "foreign": ("gcp", "existing")},
-    "gcp": {"required": ("gcp",), "foreign": ("aws", "network", "existing", "cluster.adminRoleArn")},
-    "existing": {"required": ("existing",), "foreign": ("aws", "gcp", "network", "cluster", "systemPool", "gpuPools")},
+    # The system pool's default instance type is an AWS one: GCP stacks name their machine type.
+    "gcp": {
+        "required": ("gcp", "systemPool.instanceTypes"),
+        "foreign": ("aws", "network", "existing", "cluster.adminRoleArn", "cluster.kubernetesVersion"),
+    },
+    "existing": {
+        "required": ("existing",),
+        "foreign": ("aws", "gcp", "network", "cluster", "systemPool", "gpuPools", "storage"),
+    },
 }
 
 
@@ -574,6 +607,8 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             if isinstance(zone, str) and not (zone.startswith(region) and len(zone) == len(region) + 1):
                 yield f"network.availabilityZones[{i}]", f"'{zone}' is not a zone of {region}"
     yield from _duplicate_pool_names(raw)
+    if _mapping(raw.get("observability")).get("managedPrometheus") is True and raw.get("cloud") != "aws":
+        yield "observability.managedPrometheus", "is supported on AWS (Amazon Managed Prometheus) only"
     if raw.get("cloud") == "gcp":
         yield from _gcp_rules(raw, tags)
 
@@ -609,9 +644,15 @@ def _gcp_rules(raw: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterable[tupl
     pools = [("systemPool", _mapping(raw.get("systemPool")))]
     pools += [(f"gpuPools[{i}]", _mapping(p)) for i, p in enumerate(raw.get("gpuPools") or [])]
     for where, pool in pools:
-        for j, machine in enumerate(pool.get("instanceTypes") or []):
+        machines = pool.get("instanceTypes") or []
+        for j, machine in enumerate(machines):
             if isinstance(machine, str) and "." in machine:
                 yield f"{where}.instanceTypes[{j}]", f"'{machine}' is an AWS instance type, not a GCP machine type"
+        if where == "systemPool" and isinstance(machines, list) and len(machines) > 1:
+            yield "systemPool.instanceTypes", "a GKE node pool has exactly one machine type"
+    name = _mapping(raw.get("cluster")).get("name")
+    if isinstance(name, str) and not _GKE_CLUSTER_NAME.match(name):
+        yield "cluster.name", f"'{name}' is not a GKE cluster name (lowercase, at most 40 characters)"
 
 
 def _duplicate_pool_names(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:

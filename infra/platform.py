@@ -11,7 +11,7 @@ from components.aws.cluster import AwsCluster
 from components.existing.cluster import ExistingCluster
 from components.gcp.cluster import GcpCluster
 from components.handle import CloudLayer
-from components.kubernetes.platform import KubernetesPlatform, RayWorkloads
+from components.kubernetes.platform import KubernetesPlatform, Monitoring, RayWorkloads
 from infra.config import PlatformConfig
 
 CLOUD_LAYERS: dict[str, Callable[[str, PlatformConfig], CloudLayer]] = {
@@ -29,6 +29,7 @@ def build_platform(config: PlatformConfig) -> None:
         f"{stack}-platform",
         handle,
         RayWorkloads(namespace=config.ray.namespace, service_account=config.ray.service_account),
+        Monitoring(**config.observability.model_dump()),
     )
 
     pulumi.export("cloud", config.cloud)

@@ -80,3 +80,13 @@ def test_network_spans_the_configured_zones(plan):
     assert len(nats) == (len(network["availabilityZones"]) if network["natGateways"] == "perAz" else 1)
     subnet_dependencies = {d for d in _cluster(plan).dependencies if "aws:ec2/subnet:Subnet" in d}
     assert subnet_dependencies == {s.urn for s in private}, "the control plane belongs in the private subnets"
+
+
+def test_a_default_storage_class_of_encrypted_expandable_gp3(plan):
+    (storage,) = plan.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    inputs = storage.inputs
+    assert inputs["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert inputs["provisioner"] == "ebs.csi.aws.com" and inputs["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert inputs["allowVolumeExpansion"] is True and inputs["reclaimPolicy"] == "Retain"
+    ebs = next(a for a in plan.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "aws-ebs-csi-driver")
+    assert ebs.urn in storage.dependencies

@@ -90,6 +90,10 @@ EXISTING_BAD = {
         },
         "existing.objectStore: name exactly one of s3",
     ),
+    "duplicate pools": (
+        lambda e: {**e, "gpuPools": [{"name": "system", "labels": {"a": "b"}}]},
+        "existing.gpuPools[0].name: duplicate pool name 'system'",
+    ),
     "no context": (lambda e: {k: v for k, v in e.items() if k != "context"}, "existing.context: field required"),
     "gpu pool without model": (
         lambda e: {**e, "gpuPools": [{"name": "g", "labels": {"a": "b"}, "gpusPerNode": 1}]},

@@ -158,6 +158,18 @@ GCP_BAD = {
         lambda c: set_key(c, "aws", {"region": "us-west-2"}),
         "aws: does not apply when cloud is 'gcp'",
     ),
+    "system pool without a machine type": (
+        lambda c: set_key(c, "systemPool", {"minSize": 1}),
+        "systemPool.instanceTypes: required when cloud is 'gcp'",
+    ),
+    "kubernetes version on gcp": (
+        lambda c: set_key(c, "cluster", {**get_key(c, "cluster"), "kubernetesVersion": "1.34"}),
+        "cluster.kubernetesVersion: does not apply when cloud is 'gcp'",
+    ),
+    "gke cluster name": (
+        lambda c: set_key(c, "cluster", {**get_key(c, "cluster"), "name": "Ray_Dev"}),
+        "cluster.name: 'Ray_Dev' is not a GKE cluster name",
+    ),
     "overlapping ranges": (
         lambda c: set_key(c, "gcp", {**get_key(c, "gcp"), "network": {"podsCidr": "10.8.0.0/14"}}),
         "gcp.network.podsCidr: overlaps subnetCidr",

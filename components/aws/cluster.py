@@ -12,6 +12,7 @@ from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.identity import artifact_binder
 from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
+from components.aws.prometheus import managed_prometheus
 from components.aws.storage import ArtifactStore, ArtifactStoreArgs
 from components.handle import ClusterHandle, ObjectStore
 from components.pools import pool_specs
@@ -103,6 +104,18 @@ class AwsCluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks.cluster]),
         )
+        # EKS has no default StorageClass since 1.30: Prometheus (and team volumes) get encrypted,
+        # expandable gp3 volumes that outlive their claims.
+        storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-gp3",
+            metadata={"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            allow_volume_expansion=True,
+            volume_binding_mode="WaitForFirstConsumer",
+            reclaim_policy="Retain",
+            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=addons.addons),
+        )
         ClusterAutoscaler(
             f"{name}-autoscaler",
             ClusterAutoscalerArgs(
@@ -130,7 +143,12 @@ class AwsCluster(pulumi.ComponentResource):
                 parent=self,
             ),
             cost_labels=cost_labels(tags),
-            ready=[*addons.addons],
+            ready=[*addons.addons, storage_class],
+            managed_prometheus=managed_prometheus(
+                name=f"{name}-metrics", region=region, oidc=self.eks.oidc, tags=tags, provider=provider, parent=self
+            )
+            if config.observability.managed_prometheus
+            else None,
         )
         self.outputs = {
             "region": region,

@@ -61,6 +61,11 @@ def artifact_access(bucket_arn: str, key_arn: str, prefix: str | None = None) ->
     )
 
 
+def remote_write(workspace_arn: str) -> Document:
+    """Write samples into one Amazon Managed Prometheus workspace, and nothing else."""
+    return _document({"Sid": "RemoteWrite", "Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": workspace_arn})
+
+
 def deny_insecure_transport(bucket_arn: str) -> Document:
     return _document(
         {

@@ -75,6 +75,7 @@ class ExistingCluster(pulumi.ComponentResource):
             ),
             bind_identity=binder,
             cost_labels=labels,
+            installs_device_plugin=settings.install_device_plugin,
         )
         self.outputs = {"kubeContext": settings.context, "objectStoreEndpoint": endpoint}
         self.register_outputs({"context": settings.context})

@@ -42,7 +42,7 @@ _MACHINES = [
 GPU_MACHINES: dict[str, GpuMachine] = {row[0]: GpuMachine(*row) for row in _MACHINES}
 
 # Accelerators that attach to N1 machines, and how many one machine may carry.
-ATTACHABLE = {"nvidia-tesla-t4": (1, 2, 4), "nvidia-tesla-v100": (1, 2, 4, 8), "nvidia-tesla-p4": (1, 2, 4)}
+ATTACHABLE = {"nvidia-tesla-t4": (1, 2, 4), "nvidia-tesla-v100": (1, 2, 4, 8)}
 
 ZONE_ACCELERATORS: dict[str, frozenset[str]] = {
     zone: frozenset(accelerators)
@@ -75,5 +75,5 @@ GCP_REGIONS = frozenset(zone.rsplit("-", 1)[0] for zone in ZONE_ACCELERATORS)
 
 
 def accelerator_model(accelerator: str) -> str:
-    """``nvidia-tesla-a100`` -> ``A100``: the model name used in labels and reports."""
-    return accelerator.removeprefix("nvidia-").removeprefix("tesla-").split("-")[0].upper()
+    """``nvidia-tesla-a100`` -> ``A100``, ``nvidia-a100-80gb`` -> ``A100-80GB``: the model in labels and reports."""
+    return accelerator.removeprefix("nvidia-").removeprefix("tesla-").upper()

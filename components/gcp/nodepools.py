@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pulumi
@@ -59,7 +60,8 @@ class GkeNodePool(pulumi.ComponentResource):
             cluster=args.cluster,
             location=args.region,
             node_locations=args.zones,
-            initial_node_count=args.initial_size,
+            # GKE counts the initial size per zone.
+            initial_node_count=math.ceil(args.initial_size / len(args.zones)),
             # Bounds for the whole pool, across its zones (min 0 lets GPU pools scale to zero).
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=spec.min_size, total_max_node_count=spec.max_size, location_policy="ANY"

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.helm import pinned_release
 from components.kubernetes import manifests
+from components.kubernetes.observability.monitors import RELEASE_LABEL
 from components.nodes import PoolSpec
 from components.options import child_options
 
@@ -20,6 +21,7 @@ NAMESPACE = "kuberay-system"
 class KubeRayArgs:
     system_pool: PoolSpec
     cost_labels: dict[str, str]
+    service_monitor: bool = False
 
 
 def operator_values(args: KubeRayArgs) -> dict:
@@ -29,6 +31,10 @@ def operator_values(args: KubeRayArgs) -> dict:
         "nodeSelector": args.system_pool.selector,
         "labels": args.cost_labels,
         "resources": {"requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
+        "metrics": {
+            "enabled": True,
+            "serviceMonitor": {"enabled": args.service_monitor, "additionalLabels": RELEASE_LABEL},
+        },
     }
 
 

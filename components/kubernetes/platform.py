@@ -11,6 +11,9 @@ from components.handle import ClusterHandle
 from components.kubernetes import manifests
 from components.kubernetes.gpu import NvidiaDevicePlugin
 from components.kubernetes.kuberay import KubeRayArgs, KubeRayOperator
+from components.kubernetes.observability.monitors import RELEASE_NAME
+from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
+from components.kubernetes.observability.stack import MonitoringArgs, MonitoringStack
 
 
 @dataclass(frozen=True)
@@ -19,21 +22,47 @@ class RayWorkloads:
     service_account: str
 
 
+@dataclass(frozen=True)
+class Monitoring:
+    enabled: bool
+    retention: str
+    storage_gib: int
+    runbook_base_url: str
+    managed_prometheus: bool
+
+
+# The service account kube-prometheus-stack gives Prometheus (release name + "-prometheus").
+PROMETHEUS_SERVICE_ACCOUNT = f"{RELEASE_NAME}-prometheus"
+
+
 class KubernetesPlatform(pulumi.ComponentResource):
     ray_service_account_annotations: pulumi.Output[dict[str, str]]
 
     def __init__(
-        self, name: str, handle: ClusterHandle, ray: RayWorkloads, *, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        handle: ClusterHandle,
+        ray: RayWorkloads,
+        monitoring: Monitoring,
+        *,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("rayplat:kubernetes:Platform", name, None, opts)
         provider = handle.provider
         after_cluster = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=handle.ready)
 
+        kuberay_opts = after_cluster
+        if monitoring.enabled:
+            stack = self._monitoring(name, handle, monitoring, after_cluster)
+            # The operator's ServiceMonitor needs the monitoring CRDs.
+            kuberay_opts = pulumi.ResourceOptions.merge(after_cluster, pulumi.ResourceOptions(depends_on=[stack]))
         KubeRayOperator(
             f"{name}-kuberay",
-            KubeRayArgs(system_pool=handle.system_pool, cost_labels=handle.cost_labels),
+            KubeRayArgs(
+                system_pool=handle.system_pool, cost_labels=handle.cost_labels, service_monitor=monitoring.enabled
+            ),
             provider=provider,
-            opts=after_cluster,
+            opts=kuberay_opts,
         )
         if handle.gpu_pools and handle.installs_device_plugin:
             NvidiaDevicePlugin(f"{name}-nvidia-device-plugin", handle.gpu_pools, provider=provider, opts=after_cluster)
@@ -57,3 +86,26 @@ class KubernetesPlatform(pulumi.ComponentResource):
         )
         self.ray_service_account_annotations = annotations
         self.register_outputs({"ray_service_account_annotations": annotations})
+
+    def _monitoring(
+        self, name: str, handle: ClusterHandle, monitoring: Monitoring, opts: pulumi.ResourceOptions
+    ) -> MonitoringStack:
+        remote = None
+        if monitoring.managed_prometheus:
+            if handle.managed_prometheus is None:
+                raise ValueError("this cloud offers no managed Prometheus")
+            remote = handle.managed_prometheus(MONITORING_NAMESPACE, PROMETHEUS_SERVICE_ACCOUNT)
+        return MonitoringStack(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                system_pool=handle.system_pool,
+                gpu_pools=handle.gpu_pools,
+                cost_labels=handle.cost_labels,
+                retention=monitoring.retention,
+                storage_gib=monitoring.storage_gib,
+                runbook_base_url=monitoring.runbook_base_url,
+                remote_write=remote,
+            ),
+            provider=handle.provider,
+            opts=opts,
+        )

@@ -189,6 +189,15 @@ def _random_password(type_: str, name: str, inputs: Inputs, site: Site) -> Input
     return {"id": "none", "result": (digest(type_, name, length=64) * 2)[:length]}
 
 
+def _amp_workspace(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    workspace = f"ws-{digest(type_, name, length=8)}-{digest(type_, name, 'ws', length=4)}"
+    return {
+        "id": workspace,
+        "arn": _regional_arn("aps", site.region, f"workspace/{workspace}"),
+        "prometheusEndpoint": f"https://aps-workspaces.{site.region}.amazonaws.com/workspaces/{workspace}/",
+    }
+
+
 def _named(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
     physical = physical_name(type_, name, inputs)
     return {"id": physical}
@@ -211,6 +220,7 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, str, Inputs, Site], Inputs]] = {
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:amp/workspace:Workspace": _amp_workspace,
     "gcp:compute/network:Network": _gcp_network,
     "gcp:compute/subnetwork:Subnetwork": _gcp_regional("subnetworks"),
     "gcp:compute/router:Router": _gcp_regional("routers"),

@@ -1,0 +1,120 @@
+"""Grafana dashboards, generated, never hand-written: Ray's own from the pinned `ray` package, and the
+GPU and KubeRay operator dashboards built from panel definitions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ray.dashboard.modules.metrics import grafana_dashboard_factory as ray_factory
+
+from components.kubernetes.observability.alerts import ALLOCATED_GPU
+
+# A ConfigMap holds at most 1 MiB of data.
+CONFIGMAP_LIMIT_BYTES = 1024 * 1024
+SIDECAR_LABEL = {"grafana_dashboard": "1"}
+
+RAY_DASHBOARDS: dict[str, Callable[[], tuple[str, str]]] = {
+    "ray-default": ray_factory.generate_default_grafana_dashboard,
+    "ray-data": ray_factory.generate_data_grafana_dashboard,
+    "ray-train": ray_factory.generate_train_grafana_dashboard,
+    "ray-serve": ray_factory.generate_serve_grafana_dashboard,
+    "ray-serve-deployment": ray_factory.generate_serve_deployment_grafana_dashboard,
+    "ray-serve-llm": ray_factory.generate_serve_llm_grafana_dashboard,
+}
+
+
+def ray_dashboards() -> dict[str, str]:
+    """Ray's dashboards as the installed ray version generates them: name -> JSON."""
+    return {name: generate()[0] for name, generate in RAY_DASHBOARDS.items()}
+
+
+def _panel(panel_id: int, title: str, expr: str, unit: str, legend: str, x: int, y: int) -> dict[str, Any]:
+    return {
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [{"refId": "A", "expr": expr, "legendFormat": legend}],
+    }
+
+
+def _dashboard(uid: str, title: str, panels: list[tuple[str, str, str, str]]) -> str:
+    built = [
+        _panel(i + 1, t, e, u, legend, x=(i % 2) * 12, y=(i // 2) * 8) for i, (t, e, u, legend) in enumerate(panels)
+    ]
+    return json.dumps(
+        {
+            "uid": uid,
+            "title": title,
+            "tags": ["ray-platform"],
+            "schemaVersion": 39,
+            "time": {"from": "now-6h", "to": "now"},
+            "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus"}]},
+            "panels": built,
+        }
+    )
+
+
+GPU_PANELS = [
+    ("GPU utilization", "avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)", "percent", "{{Hostname}} GPU {{gpu}}"),
+    (
+        "GPU memory used",
+        "sum by (Hostname, gpu) (DCGM_FI_DEV_FB_USED) * 1024 * 1024",
+        "bytes",
+        "{{Hostname}} GPU {{gpu}}",
+    ),
+    (
+        "GPUs idle while allocated to a pod",
+        f"count(DCGM_FI_DEV_GPU_UTIL{{{ALLOCATED_GPU}}} < 5) or vector(0)",
+        "none",
+        "idle",
+    ),
+    ("Power draw", "sum by (Hostname) (DCGM_FI_DEV_POWER_USAGE)", "watt", "{{Hostname}}"),
+    ("GPU temperature", "max by (Hostname, gpu) (DCGM_FI_DEV_GPU_TEMP)", "celsius", "{{Hostname}} GPU {{gpu}}"),
+    ("XID errors", "max by (Hostname, gpu) (DCGM_FI_DEV_XID_ERRORS)", "none", "{{Hostname}} GPU {{gpu}}"),
+]
+KUBERAY_PANELS = [
+    ("Operator up", 'up{job=~".*kuberay-operator.*"}', "none", "{{pod}}"),
+    (
+        "Reconciles per second",
+        "sum by (controller) (rate(controller_runtime_reconcile_total[5m]))",
+        "reqps",
+        "{{controller}}",
+    ),
+    (
+        "Reconcile errors per second",
+        "sum by (controller) (rate(controller_runtime_reconcile_errors_total[5m]))",
+        "reqps",
+        "{{controller}}",
+    ),
+    ("Work queue depth", "sum by (name) (workqueue_depth)", "none", "{{name}}"),
+    (
+        "Reconcile time p99",
+        "histogram_quantile(0.99, sum by (controller, le) "
+        "(rate(controller_runtime_reconcile_time_seconds_bucket[5m])))",
+        "s",
+        "{{controller}}",
+    ),
+    ("Ray clusters active nodes", "sum by (ray_io_cluster) (ray_cluster_active_nodes)", "none", "{{ray_io_cluster}}"),
+]
+
+
+def platform_dashboards() -> dict[str, str]:
+    return {
+        "gpu": _dashboard("rayplat-gpu", "GPUs (DCGM)", GPU_PANELS),
+        "kuberay-operator": _dashboard("rayplat-kuberay", "KubeRay operator", KUBERAY_PANELS),
+    }
+
+
+def dashboard_configmap(name: str, dashboard: str, namespace: str) -> dict[str, Any]:
+    """One dashboard per ConfigMap, labelled for Grafana's sidecar."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"dashboard-{name}", "namespace": namespace, "labels": SIDECAR_LABEL},
+        "data": {f"{name}.json": dashboard},
+    }
