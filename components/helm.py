@@ -20,12 +20,13 @@ def pinned_release(
     skip_crds: bool = False,
 ) -> k8s.helm.v3.Release:
     """A release named after its chart, at the pinned version, rolled back whole if it fails."""
+    oci = chart.repository.startswith("oci://")
     return k8s.helm.v3.Release(
         resource_name,
         name=chart.name,
-        chart=chart.name,
+        chart=f"{chart.repository}/{chart.name}" if oci else chart.name,
         version=chart.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
         namespace=namespace,
         skip_crds=skip_crds,
         atomic=True,

@@ -46,6 +46,9 @@ KUBECTL_TAG = "v1.34.1"
 DCGM_EXPORTER = HelmChart("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
 DCGM_EXPORTER_IMAGE_TAG = "4.5.3-4.8.2-distroless"
 
+# Kueue publishes its chart to an OCI registry.
+KUEUE = HelmChart("kueue", "0.19.2", "oci://registry.k8s.io/kueue/charts")
+
 CLUSTER_AUTOSCALER = HelmChart("cluster-autoscaler", "9.52.1", "https://kubernetes.github.io/autoscaler")
 CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.34.1"
 

@@ -369,6 +369,54 @@ class Observability(_Model):
     managed_prometheus: bool = False
 
 
+class QueueQuota(_Model):
+    """A team's share of one GPU pool, in GPUs (Kueue nominal quota, borrowing and lending limits)."""
+
+    nominal: int = Field(ge=0)
+    borrowing_limit: int | None = Field(default=None, ge=0)
+    lending_limit: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> QueueQuota:
+        if self.lending_limit is not None and self.lending_limit > self.nominal:
+            _problems([("lendingLimit", f"must be <= nominal ({self.nominal}): a team lends only what it has")])
+        return self
+
+
+class TeamRayCluster(_Model):
+    """A standing RayCluster for the team: the head on the system pool, a worker group per GPU pool."""
+
+    max_workers_per_pool: int = Field(default=4, ge=0, le=MAX_POOL_SIZE)
+
+
+class TeamMembers(_Model):
+    # The Kubernetes group the cluster's authentication maps the team to (EKS access entries'
+    # kubernetesGroups, Google Groups for RBAC on GKE, the IdP's group claim elsewhere).
+    group: str = Field(min_length=1, max_length=253)
+
+
+class Team(_Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")
+    owner: str
+    department: str
+    members: TeamMembers
+    gpu_quota: dict[str, QueueQuota] = {}
+    cpu: str = Field(default="32", pattern=r"^\d+(\.\d+)?m?$")
+    memory: str = Field(default="128Gi", pattern=r"^\d+(Ki|Mi|Gi|Ti)?$")
+    ray_cluster: TeamRayCluster | None = None
+
+    @field_validator("owner", "department")
+    @classmethod
+    def _label_value(cls, value: str) -> str:
+        if not value or not _LABEL_VALUE.match(value):
+            _fail(f"'{value}' must be a valid Kubernetes label value (it becomes a cost label)")
+        return value
+
+    @property
+    def namespace(self) -> str:
+        return f"team-{self.name}"
+
+
 class Ray(_Model):
     namespace: str = Field(default="ray", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     service_account: str = Field(default="ray", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -523,6 +571,7 @@ class PlatformConfig(_Model):
     storage: Storage = Storage()
     observability: Observability = Observability()
     ray: Ray = Ray()
+    teams: list[Team] = []
     tags: dict[str, str]
 
     @property
@@ -607,6 +656,7 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             if isinstance(zone, str) and not (zone.startswith(region) and len(zone) == len(region) + 1):
                 yield f"network.availabilityZones[{i}]", f"'{zone}' is not a zone of {region}"
     yield from _duplicate_pool_names(raw)
+    yield from _team_rules(raw)
     if _mapping(raw.get("observability")).get("managedPrometheus") is True and raw.get("cloud") != "aws":
         yield "observability.managedPrometheus", "is supported on AWS (Amazon Managed Prometheus) only"
     if raw.get("cloud") == "gcp":
@@ -653,6 +703,61 @@ def _gcp_rules(raw: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterable[tupl
     name = _mapping(raw.get("cluster")).get("name")
     if isinstance(name, str) and not _GKE_CLUSTER_NAME.match(name):
         yield "cluster.name", f"'{name}' is not a GKE cluster name (lowercase, at most 40 characters)"
+
+
+def _team_rules(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    """Team names are unique, quotas name GPU pools that exist, and no pool is promised more GPUs
+    (sum of nominal quotas) than it can hold (max nodes x GPUs per node)."""
+    teams: list[Any] = raw["teams"] if isinstance(raw.get("teams"), list) else []
+    capacity = gpu_pool_capacity(raw)
+    promised: dict[str, int] = {}
+    seen: set[str] = set()
+    for i, team in enumerate(_mapping(t) for t in teams):
+        name = str(team.get("name"))
+        if name in seen:
+            yield f"teams[{i}].name", f"duplicate team name '{name}'"
+        seen.add(name)
+        for pool, quota in _mapping(team.get("gpuQuota")).items():
+            if pool not in capacity:
+                yield f"teams[{i}].gpuQuota.{pool}", f"no GPU pool '{pool}' ({', '.join(sorted(capacity)) or 'none'})"
+            elif isinstance(_mapping(quota).get("nominal"), int):
+                promised[pool] = promised.get(pool, 0) + _mapping(quota)["nominal"]
+    for pool, gpus in sorted(promised.items()):
+        if gpus > capacity[pool]:
+            yield (
+                "teams",
+                (
+                    f"the teams' nominal quotas on pool '{pool}' add up to {gpus} GPUs, more than its capacity "
+                    f"of {capacity[pool]} (maxSize x GPUs per node)"
+                ),
+            )
+
+
+def gpu_pool_capacity(raw: Mapping[str, Any]) -> dict[str, int]:
+    """Max GPUs of each GPU pool the raw config describes (platform pools, or an existing cluster's)."""
+    if raw.get("cloud") == "existing":
+        pools = _mapping(raw.get("existing")).get("gpuPools") or []
+        return {
+            p["name"]: int(p.get("maxNodes", 1)) * int(p.get("gpusPerNode", 0))
+            for p in map(_mapping, pools)
+            if isinstance(p.get("name"), str)
+        }
+    capacity = {}
+    for pool in map(_mapping, raw.get("gpuPools") or []):
+        types = pool.get("instanceTypes") or [""]
+        gpus = _gpus_per_node(types[0], _mapping(pool.get("accelerator")))
+        if isinstance(pool.get("name"), str) and isinstance(pool.get("maxSize"), int):
+            capacity[pool["name"]] = pool["maxSize"] * gpus
+    return capacity
+
+
+def _gpus_per_node(instance_type: str, accelerator: Mapping[str, Any]) -> int:
+    if instance_type in GPU_INSTANCE_TYPES:
+        return GPU_INSTANCE_TYPES[instance_type].gpus
+    machine = GPU_MACHINES.get(instance_type, _NO_GPU)
+    if machine.gpus or not machine.name or not accelerator:
+        return machine.gpus
+    return int(accelerator.get("count", 1))
 
 
 def _duplicate_pool_names(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:

@@ -12,13 +12,29 @@ from components.existing.cluster import ExistingCluster
 from components.gcp.cluster import GcpCluster
 from components.handle import CloudLayer
 from components.kubernetes.platform import KubernetesPlatform, Monitoring, RayWorkloads
-from infra.config import PlatformConfig
+from components.kubernetes.teams import TeamWorkloads
+from components.kubernetes.tenancy import GpuShare, TeamSpec
+from infra.config import PlatformConfig, Team
 
 CLOUD_LAYERS: dict[str, Callable[[str, PlatformConfig], CloudLayer]] = {
     "aws": AwsCluster,
     "gcp": GcpCluster,
     "existing": ExistingCluster,
 }
+
+
+def team_workloads(team: Team) -> TeamWorkloads:
+    shares = {pool: GpuShare(q.nominal, q.borrowing_limit, q.lending_limit) for pool, q in team.gpu_quota.items()}
+    spec = TeamSpec(
+        name=team.name,
+        owner=team.owner,
+        department=team.department,
+        group=team.members.group,
+        cpu=team.cpu,
+        memory=team.memory,
+        gpu_shares=shares,
+    )
+    return TeamWorkloads(spec, team.ray_cluster.max_workers_per_pool if team.ray_cluster else None)
 
 
 def build_platform(config: PlatformConfig) -> None:
@@ -30,6 +46,7 @@ def build_platform(config: PlatformConfig) -> None:
         handle,
         RayWorkloads(namespace=config.ray.namespace, service_account=config.ray.service_account),
         Monitoring(**config.observability.model_dump()),
+        [team_workloads(team) for team in config.teams],
     )
 
     pulumi.export("cloud", config.cloud)

@@ -34,7 +34,7 @@ def test_minio_is_pinned_internal_and_its_password_generated():
 
 def test_ray_service_account_gets_the_store_credentials_in_its_namespace():
     plan = planned("local")
-    account = resource(plan, "kubernetes:core/v1:ServiceAccount")
+    account = resource(plan, "kubernetes:core/v1:ServiceAccount", "local-platform-ray")
     secret_name = account.inputs["metadata"]["annotations"][CREDENTIALS_ANNOTATION]
     secret = resource(plan, "kubernetes:core/v1:Secret", "local-platform-ray")
     assert secret.inputs["metadata"] == {"name": secret_name, "namespace": "ray"}
@@ -76,7 +76,7 @@ def test_an_existing_s3_store_uses_the_teams_secret():
     }
     plan = run_program("local", set_key(config, "existing", existing), PROGRAM)
     assert not [r for r in plan.resources if "minio" in r.name]
-    account = resource(plan, "kubernetes:core/v1:ServiceAccount")
+    account = resource(plan, "kubernetes:core/v1:ServiceAccount", "local-platform-ray")
     assert account.inputs["metadata"]["annotations"] == {CREDENTIALS_ANNOTATION: "lab-s3"}
     assert plan.outputs["artifactBucketUri"] == "s3://ray-lab"
     assert plan.outputs["objectStoreEndpoint"] == "https://s3.lab.example.com"

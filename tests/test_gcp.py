@@ -107,7 +107,9 @@ def test_ray_identity_reaches_the_bucket_only(gcp_plan):
     grant = resource(gcp_plan, "gcp:storage/bucketIAMMember:BucketIAMMember", f"{stack}-platform-ray").inputs
     assert grant["role"] == OBJECT_ROLE and grant["bucket"] == gcp_plan.outputs["artifactBucket"]
     assert grant["member"] == f"serviceAccount:{account.inputs['accountId']}@{project}.iam.gserviceaccount.com"
-    annotations = resource(gcp_plan, "kubernetes:core/v1:ServiceAccount").inputs["metadata"]["annotations"]
+    annotations = resource(gcp_plan, "kubernetes:core/v1:ServiceAccount", f"{stack}-platform-ray").inputs["metadata"][
+        "annotations"
+    ]
     assert annotations[GSA_ANNOTATION] == grant["member"].removeprefix("serviceAccount:")
     # No grant anywhere reaches beyond the bucket: the only project roles are the nodes'.
     members = {m.inputs["member"] for m in gcp_plan.of_type("gcp:projects/iAMMember:IAMMember")}

@@ -23,7 +23,8 @@ def _permission_documents(plan):
 
 def test_every_iam_document_passes_parliament(plan):
     documents = list(_permission_documents(plan))
-    assert len(documents) == 3
+    # the autoscaler's and Ray's policies, one per team, and the bucket policy
+    assert len(documents) >= 3
     for name, document in documents:
         findings = analyze_policy_string(json.dumps(document)).findings
         assert findings == [], f"{name}: {[(f.issue, f.detail) for f in findings]}"

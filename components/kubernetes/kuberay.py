@@ -39,6 +39,8 @@ def operator_values(args: KubeRayArgs) -> dict:
 
 
 class KubeRayOperator(pulumi.ComponentResource):
+    """The operator's release; depending on this component waits for the CRDs and the operator."""
+
     release: k8s.helm.v3.Release
 
     def __init__(

@@ -14,6 +14,7 @@ from components.kubernetes.kuberay import KubeRayArgs, KubeRayOperator
 from components.kubernetes.observability.monitors import RELEASE_NAME
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
 from components.kubernetes.observability.stack import MonitoringArgs, MonitoringStack
+from components.kubernetes.teams import Kueue, Team, TeamWorkloads
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class KubernetesPlatform(pulumi.ComponentResource):
         handle: ClusterHandle,
         ray: RayWorkloads,
         monitoring: Monitoring,
+        teams: list[TeamWorkloads],
         *,
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -54,9 +56,9 @@ class KubernetesPlatform(pulumi.ComponentResource):
         kuberay_opts = after_cluster
         if monitoring.enabled:
             stack = self._monitoring(name, handle, monitoring, after_cluster)
-            # The operator's ServiceMonitor needs the monitoring CRDs.
+            # The operator's (and Kueue's) ServiceMonitor needs the monitoring CRDs.
             kuberay_opts = pulumi.ResourceOptions.merge(after_cluster, pulumi.ResourceOptions(depends_on=[stack]))
-        KubeRayOperator(
+        kuberay = KubeRayOperator(
             f"{name}-kuberay",
             KubeRayArgs(
                 system_pool=handle.system_pool, cost_labels=handle.cost_labels, service_monitor=monitoring.enabled
@@ -85,6 +87,12 @@ class KubernetesPlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(after_cluster, pulumi.ResourceOptions(depends_on=[namespace])),
         )
         self.ray_service_account_annotations = annotations
+        if teams:
+            # Teams' RayClusters need the operator's CRDs; queues need Kueue's.
+            with_operator = pulumi.ResourceOptions.merge(kuberay_opts, pulumi.ResourceOptions(depends_on=[kuberay]))
+            kueue = Kueue(f"{name}-kueue", handle, prometheus=monitoring.enabled, opts=kuberay_opts)
+            for workloads in teams:
+                Team(f"{name}-team-{workloads.team.name}", workloads, handle, kueue=kueue, opts=with_operator)
         self.register_outputs({"ray_service_account_annotations": annotations})
 
     def _monitoring(

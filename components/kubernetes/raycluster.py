@@ -1,0 +1,162 @@
+"""A team's RayCluster as a pure manifest: the head on the system pool, one autoscaled worker group per GPU
+pool the team has quota on, the pinned Ray image, storage under the team's prefix, and the team's queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components import versions
+from components.kubernetes.ray_ports import head_container_ports, worker_container_ports
+from components.nodes import GPU_RESOURCE, GPU_TOLERATION, PoolSpec
+
+# Per GPU on a worker: what Ray gets besides the GPU itself. Nodes keep room for system daemons.
+CPU_PER_GPU = 2
+MEMORY_GIB_PER_GPU = 8
+
+
+@dataclass(frozen=True)
+class RayClusterSpec:
+    name: str
+    namespace: str
+    service_account: str
+    queue: str
+    storage_uri: str
+    system_pool: PoolSpec
+    gpu_pools: list[PoolSpec]
+    max_workers_per_pool: int
+
+
+def _resources(cpu: str, memory: str, gpus: int = 0) -> dict[str, Any]:
+    limits: dict[str, Any] = {"cpu": cpu, "memory": memory}
+    if gpus:
+        limits[GPU_RESOURCE] = gpus
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}
+
+
+def _env(spec: RayClusterSpec) -> list[dict[str, str]]:
+    return [{"name": "RAYPLAT_STORAGE_URI", "value": spec.storage_uri}]
+
+
+def _worker_group(spec: RayClusterSpec, pool: PoolSpec) -> dict[str, Any]:
+    gpus = pool.gpus_per_node
+    return {
+        "groupName": pool.name,
+        "replicas": 0,
+        "minReplicas": 0,
+        "maxReplicas": min(spec.max_workers_per_pool, pool.max_size),
+        "rayStartParams": {},
+        "template": {
+            "spec": {
+                "serviceAccountName": spec.service_account,
+                "nodeSelector": dict(pool.selector),
+                "tolerations": [GPU_TOLERATION],
+                "containers": [
+                    {
+                        "name": "ray-worker",
+                        "image": versions.RAY_GPU_IMAGE,
+                        "ports": worker_container_ports(),
+                        "env": _env(spec),
+                        "resources": _resources(str(CPU_PER_GPU * gpus), f"{MEMORY_GIB_PER_GPU * gpus}Gi", gpus),
+                    }
+                ],
+            }
+        },
+    }
+
+
+def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
+    return {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayCluster",
+        "metadata": {
+            "name": spec.name,
+            "namespace": spec.namespace,
+            "labels": {"kueue.x-k8s.io/queue-name": spec.queue},
+        },
+        "spec": {
+            "rayVersion": versions.RAY_VERSION,
+            "enableInTreeAutoscaling": True,
+            "autoscalerOptions": {"idleTimeoutSeconds": 300, "resources": _resources("500m", "512Mi")},
+            "headGroupSpec": {
+                "serviceType": "ClusterIP",
+                # The head schedules no work: tasks and actors go to the workers.
+                "rayStartParams": {"num-cpus": "0"},
+                "template": {
+                    "spec": {
+                        "serviceAccountName": spec.service_account,
+                        "nodeSelector": dict(spec.system_pool.selector),
+                        "containers": [
+                            {
+                                "name": "ray-head",
+                                "image": versions.RAY_IMAGE,
+                                "ports": head_container_ports(),
+                                "env": _env(spec),
+                                "resources": _resources("2", "8Gi"),
+                            }
+                        ],
+                    }
+                },
+            },
+            "workerGroupSpecs": [_worker_group(spec, pool) for pool in spec.gpu_pools],
+        },
+    }
+
+
+def example_ray_job(namespace: str, queue: str, storage_uri: str) -> dict[str, Any]:
+    """The RayJob a team submits (docs/examples/rayjob.yaml is this, rendered)."""
+    cluster = ray_cluster(
+        RayClusterSpec(
+            name="unused",
+            namespace=namespace,
+            service_account="ray",
+            queue=queue,
+            storage_uri=storage_uri,
+            system_pool=PoolSpec(name="system", labels={}, taints=[], min_size=1, max_size=1),
+            gpu_pools=[],
+            max_workers_per_pool=0,
+        )
+    )["spec"]
+    cluster["workerGroupSpecs"] = [
+        {
+            "groupName": "cpu",
+            "replicas": 1,
+            "minReplicas": 1,
+            "maxReplicas": 1,
+            "rayStartParams": {},
+            "template": {
+                "spec": {
+                    "serviceAccountName": "ray",
+                    "containers": [
+                        {
+                            "name": "ray-worker",
+                            "image": versions.RAY_IMAGE,
+                            "ports": worker_container_ports(),
+                            "resources": _resources("2", "8Gi"),
+                        }
+                    ],
+                }
+            },
+        }
+    ]
+    del cluster["enableInTreeAutoscaling"], cluster["autoscalerOptions"]
+    return {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayJob",
+        "metadata": {"name": "hello-ray", "namespace": namespace, "labels": {"kueue.x-k8s.io/queue-name": queue}},
+        "spec": {
+            "entrypoint": 'python -c "import ray; ray.init(); print(ray.cluster_resources())"',
+            # Under Kueue the cluster must go when the job ends, or its quota is never released.
+            "shutdownAfterJobFinishes": True,
+            "ttlSecondsAfterFinished": 60,
+            "rayClusterSpec": cluster,
+            "submitterPodTemplate": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {"name": "submitter", "image": versions.RAY_IMAGE, "resources": _resources("500m", "1Gi")}
+                    ],
+                }
+            },
+        },
+    }
