@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from infra.config import ConfigError
@@ -165,6 +167,127 @@ def diff(
     except PolicyConfigError as exc:
         raise _fail(f"{config_file}: {exc}") from None
     text = report.to_markdown(changes) if output_format == "markdown" else report.to_json(changes)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    else:
+        console.out(text, end="", highlight=False)
+
+
+runbook_app = typer.Typer(
+    help="Runbooks a machine can run (docs/runbooks/): a Ray cluster smoke test, an AWS account audit.",
+    no_args_is_help=True,
+)
+app.add_typer(runbook_app, name="runbook")
+
+OutputsOption = Annotated[
+    Path | None,
+    typer.Option("--outputs", help="The stack's outputs: `pulumi stack output --json > FILE` (default: offline plan)"),
+]
+
+
+@runbook_app.command("smoke-test")
+def smoke_test(
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray dashboard URL (default with --stack: http://127.0.0.1:8265)")
+    ] = None,
+    stack: Annotated[
+        str | None, typer.Option("--stack", "-s", help="Take the storage defaults from this stack")
+    ] = None,
+    outputs: OutputsOption = None,
+    stacks_dir: StacksDirOption = STACKS_DIR,
+    expect_gpus: Annotated[int, typer.Option("--expect-gpus", help="GPUs the cluster must offer")] = 0,
+    storage_uri: Annotated[
+        str | None, typer.Option("--storage-uri", help="s3://bucket/prefix (default: the stack's artifactBucketUri)")
+    ] = None,
+    s3_endpoint: Annotated[
+        str | None,
+        typer.Option("--s3-endpoint", help="S3-compatible endpoint (MinIO); the job gets this shell's AWS_* keys"),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds the job may take, GPU scale-up included")] = 300,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON to this file")] = None,
+) -> None:
+    """Run a Ray job on a cluster through the Ray Jobs API: resources, tasks, an actor, the artifact store.
+    Exits 1 when a step fails (unreachable, job failed, GPUs absent, storage denied), 2 on bad input."""
+    from rayplat.runbooks import smoke
+    from rayplat.runbooks.outputs import offline_outputs
+    from rayplat.runbooks.progress import Progress
+
+    stack_outputs = None
+    if outputs is not None:
+        stack_outputs = _read_outputs(outputs)
+    elif stack is not None:
+        stack_outputs = offline_outputs(_plan_or_exit(stack, stacks_dir))
+    try:
+        options = smoke.options_from(
+            address=address,
+            outputs=stack_outputs,
+            expect_gpus=expect_gpus,
+            storage_uri=storage_uri,
+            s3_endpoint=s3_endpoint,
+            timeout=timeout,
+        )
+    except ValueError as exc:
+        raise _fail(exc) from None
+    for name in ("ray", "ray.dashboard.modules.dashboard_sdk"):  # not Ray's notes on uploading the job's files
+        logging.getLogger(name).setLevel(logging.WARNING)
+    result = smoke.run_smoke_test(options, Progress(errors))
+    if json_file is not None:
+        result.write(json_file)
+    if result.ok:
+        console.print(f"[green]smoke test passed[/] in {result.seconds:.1f}s", highlight=False)
+        return
+    console.print(f"[bold red]smoke test failed:[/] {escape(result.error or '')}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@runbook_app.command()
+def audit(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack name: <stacks-dir>/Pulumi.<stack>.yaml")],
+    outputs: OutputsOption = None,
+    stacks_dir: StacksDirOption = STACKS_DIR,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file")] = None,
+) -> None:
+    """Check the live AWS account against a stack: bucket hardening, cost tags on GPU instances and volumes,
+    orphaned GPU instances and their hourly cost, node group drift. AWS endpoint and credentials come from
+    the usual AWS environment variables. Exits 1 on findings, 2 on bad input or when AWS cannot be audited."""
+    from rayplat.runbooks import audit as runbook_audit
+    from rayplat.runbooks.outputs import OutputsError, offline_outputs
+    from rayplat.runbooks.progress import Progress
+
+    if output_format not in ("text", "json"):
+        raise _fail(f"--format must be text or json, not '{output_format}'")
+    planned = _plan_or_exit(stack, stacks_dir)
+    try:
+        stack_outputs = _read_outputs(outputs) if outputs is not None else offline_outputs(planned)
+        expected = runbook_audit.StackExpectation.from_stack(planned, stack_outputs)
+    except OutputsError as exc:
+        raise _fail(exc) from None
+    result = runbook_audit.run_audit(expected, Progress(errors))
+    if output_format == "json":
+        _write_or_print(result.to_json(), output)
+    elif output is not None:
+        with output.open("w") as file:
+            runbook_audit.print_text(result, Console(file=file, width=160))
+    else:
+        runbook_audit.print_text(result, console)
+    if result.error is not None:
+        raise _fail(result.error)
+    if result.findings:
+        raise typer.Exit(code=1)
+
+
+def _read_outputs(path: Path) -> dict:
+    from rayplat.runbooks.outputs import OutputsError, read_outputs
+
+    try:
+        return read_outputs(path)
+    except OutputsError as exc:
+        raise _fail(exc) from None
+
+
+def _write_or_print(text: str, output: Path | None) -> None:
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)

@@ -47,3 +47,12 @@ def test_unknown_stack_is_a_clear_error():
     assert result.exit_code == 2
     assert "no stack 'nope'" in result.output
     assert "stacks: dev, gcp-dev, gcp-prod, local, prod, staging" in result.output.replace("\n", " ")
+
+
+def test_plans_in_one_process_do_not_share_outputs():
+    from rayplat.plan import plan_stack
+
+    plan_stack("local")
+    dev = plan_stack("dev")
+    assert "kubeContext" not in dev.outputs and "objectStoreEndpoint" not in dev.outputs
+    assert dev.outputs["cloud"] == "aws"

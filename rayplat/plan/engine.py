@@ -162,6 +162,8 @@ def run_program(stack: str, config: dict[str, str], program: Path) -> Plan:
     """Evaluate ``program`` as stack ``stack`` with ``config`` on the mock engine; return what it registered."""
     mock = _Mocks(_site(config))
     monitor = _RecordingMonitor(mock)
+    # A fresh root stack: set_mocks keeps an existing one, and with it the last plan's outputs.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mock, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config)
     root = pulumi.runtime.settings.get_root_resource()
