@@ -8,6 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 POOLS_KEY = "ray-platform:gpuPools"
+# The synthetic pools replace the stack's, so its teams (whose quotas name those pools) go too.
+TEAMS_KEY = "ray-platform:teams"
 POOL_COUNTS = (1, 5, 10, 20)
 
 
@@ -26,7 +28,11 @@ def stack_cases() -> list[Case]:
 def pool_cases() -> list[Case]:
     """The dev stack with its GPU pools replaced by ``count`` identical ones, for each of POOL_COUNTS."""
     return [
-        Case(label=f"dev, GPU pools: {count}", stack="dev", overrides={POOLS_KEY: json.dumps(gpu_pools(count))})
+        Case(
+            label=f"dev, GPU pools: {count}",
+            stack="dev",
+            overrides={POOLS_KEY: json.dumps(gpu_pools(count)), TEAMS_KEY: "[]"},
+        )
         for count in POOL_COUNTS
     ]
 

@@ -8,7 +8,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from benchmarks.cases import POOLS_KEY, ROOT, gpu_pools
+from benchmarks.cases import POOLS_KEY, ROOT, TEAMS_KEY, gpu_pools
 
 TARGET_RESOURCES = 1000
 POLICY_LIMIT_S = 2.0
@@ -32,7 +32,7 @@ def synthetic_plan():
     from rayplat.plan import run_program
     from rayplat.plan.engine import PROGRAM, read_stack_config
 
-    config = {**read_stack_config("dev"), POOLS_KEY: json.dumps(gpu_pools(20))}
+    config = {**read_stack_config("dev"), POOLS_KEY: json.dumps(gpu_pools(20)), TEAMS_KEY: "[]"}
     plan = run_program("dev", config, PROGRAM)
     originals = list(plan.resources)
     copy_index = 1
