@@ -148,12 +148,16 @@ def _stack_subject(resource) -> Subject:
 
 
 class ResourceRule(ResourceValidationPolicy):
-    """A rule judging one resource at a time. ``applies_to`` tells `rayplat check` which resources it judged."""
+    """A rule judging one resource at a time. ``applies_to`` tells `rayplat check` which resources it judged;
+    ``controls`` names the benchmark items (CIS, AWS FSBP, Pod Security Standards, ...) it implements."""
 
-    def __init__(self, *, types: Sequence[str], when: Callable[[str], bool] | None, **kwargs: Any):
+    def __init__(
+        self, *, types: Sequence[str], when: Callable[[str], bool] | None, controls: Sequence[str], **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self.types = tuple(types)
         self.when = when
+        self.controls = tuple(controls)
 
     def applies_to(self, resource_type: str) -> bool:
         return type_matches(resource_type, self.types) and (self.when is None or self.when(resource_type))
@@ -162,10 +166,11 @@ class ResourceRule(ResourceValidationPolicy):
 class StackRule(StackValidationPolicy):
     """A rule judging resources of ``types`` against others of the stack; ``reads`` is every type it looks at."""
 
-    def __init__(self, *, types: Sequence[str], reads: Sequence[str], **kwargs: Any):
+    def __init__(self, *, types: Sequence[str], reads: Sequence[str], controls: Sequence[str], **kwargs: Any):
         super().__init__(**kwargs)
         self.types = tuple(types)
         self.reads = (*types, *reads)
+        self.controls = tuple(controls)
 
     def applies_to(self, resource_type: str) -> bool:
         return type_matches(resource_type, self.types)
@@ -187,6 +192,7 @@ def resource_rule(
     remediate: Remediation | None = None,
     enforcement: EnforcementLevel | None = None,
     when: Callable[[str], bool] | None = None,
+    controls: Sequence[str] = (),
 ) -> ResourceRule:
     """A rule for resources of ``types`` (a ``*`` suffix matches a prefix) for which ``when(type)`` holds."""
     schema = _schema(config)
@@ -214,6 +220,7 @@ def resource_rule(
     policy = ResourceRule(
         types=types,
         when=when,
+        controls=controls,
         name=name,
         description=description,
         validate=validate,
@@ -239,6 +246,7 @@ def stack_rule(
     reads: Sequence[str] = (),
     config: Mapping[str, Any] | None = None,
     enforcement: EnforcementLevel | None = None,
+    controls: Sequence[str] = (),
 ) -> StackRule:
     """A rule judging resources of ``types`` against the rest of the stack (a bucket against its policy).
     ``reads`` names the other types its check looks at."""
@@ -254,6 +262,7 @@ def stack_rule(
     return StackRule(
         types=types,
         reads=reads,
+        controls=controls,
         name=name,
         description=description,
         validate=validate,

@@ -13,7 +13,7 @@ from pulumi_policy import EnforcementLevel, Policy
 from rich.console import Console
 from rich.table import Table
 
-from policies.rules import AREAS
+from policies.rules import AREAS, Rule
 from rayplat.check.engine import FAILED, PACK_VERSION, PASSED, SKIPPED, CheckReport, Finding
 
 FORMATS = ("text", "json", "sarif", "junit")
@@ -209,14 +209,17 @@ def _red(count: int) -> str:
     return f"[red]{count}[/]" if count else "0"
 
 
-def catalog_markdown(policies: Sequence[Policy]) -> str:
+def catalog_markdown(policies: Sequence[Rule]) -> str:
     """The rule catalog of docs/policies.md: one row per rule, by area."""
-    lines = ["| Rule | Area | Severity | What it requires | Remediation | Parameters |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| Rule | Area | Severity | What it requires | Remediation | Parameters | Benchmark items |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for policy in sorted(policies, key=lambda p: (AREAS.index(area(p)), p.name)):
         schema = policy.config_schema.properties if policy.config_schema else {}
         parameters = ", ".join(f"`{k}`" for k in (schema or {}) if k != "exemptions")
         lines.append(
             f"| `{policy.name}` | {area(policy)} | {severity(policy)} | {policy.description} | "
-            f"{policy.remediation_steps} | {parameters or '-'} |"
+            f"{policy.remediation_steps} | {parameters or '-'} | {'; '.join(policy.controls) or '-'} |"
         )
     return "\n".join(lines) + "\n"
