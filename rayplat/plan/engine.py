@@ -42,6 +42,8 @@ class PlannedResource:
     inputs: dict[str, Any]
     protect: bool
     retainOnDelete: bool  # noqa: N815 (the name `pulumi stack export` uses)
+    # Input property -> the URNs of the resources its value came from (absent in plans of older versions).
+    propertyDependencies: dict[str, list[str]] = field(default_factory=dict)  # noqa: N815
 
 
 @dataclass
@@ -129,9 +131,16 @@ class _RecordingMonitor(mocks.MockMonitor):
                 inputs=_plain(rpc.deserialize_properties(request.object)),
                 protect=bool(request.protect),
                 retainOnDelete=bool(request.retainOnDelete),
+                propertyDependencies=_property_dependencies(request),
             )
         )
         return response
+
+
+def _property_dependencies(request: Any) -> dict[str, list[str]]:
+    """The inputs whose values came from other resources, as ``pulumi stack export`` records them."""
+    found = {key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items()}
+    return {key: urns for key, urns in sorted(found.items()) if urns}
 
 
 def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
