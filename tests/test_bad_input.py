@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 from pulumi.runtime.settings import get_monitor
@@ -21,7 +22,8 @@ from rayplat import PROJECT_ROOT
 from rayplat.check.engine import CheckReport, Finding
 from rayplat.check.reports import print_text
 from rayplat.cli import app
-from rayplat.plan.engine import stack_document_config
+from rayplat.plan import run_program
+from rayplat.plan.engine import PROGRAM, stack_document_config
 from tests.conftest import STACKS
 
 PREFIX = "ray-platform:"
@@ -260,6 +262,19 @@ def test_cli_refuses_a_bad_stack_file_without_a_traceback(tmp_path, command, cas
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
     assert problem in result.output
+
+
+def test_under_the_pulumi_engine_the_error_is_a_run_error(dev_config):
+    """`pulumi up` prints a RunError's message alone, without a traceback."""
+    config = {**dev_config, f"{PREFIX}cloud": '["a"]', f"{PREFIX}aws": "scalar"}
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program("dev", config, PROGRAM)
+    assert isinstance(raised.value, ConfigError)
+    assert raised.value.problems == [
+        "cloud: input should be 'aws', 'gcp' or 'existing', not a list",
+        "aws: input should be a mapping, not 'scalar'",
+    ]
+    assert get_monitor().recorded == []
 
 
 def test_cli_registers_nothing_for_an_invalid_config(tmp_path):
