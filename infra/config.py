@@ -8,14 +8,25 @@ the raw keys whatever else failed, so every problem is reported at once with its
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -52,6 +63,8 @@ _LABEL_NAME = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 )
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_INT: TypeAdapter[int] = TypeAdapter(int)
+_BOOL: TypeAdapter[bool] = TypeAdapter(bool)
 
 
 class ConfigError(pulumi.RunError):
@@ -89,6 +102,19 @@ def _cidr_problem(cidr: str) -> str | None:
 
 class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """pydantic would read ``maxSize: true`` as 1: a boolean where a number belongs is a mistake."""
+        if isinstance(value, bool) and info.field_name and _numeric(cls.model_fields[info.field_name].annotation):
+            _fail(f"input should be a number, not {describe_value(value)}")
+        return value
+
+
+def _numeric(annotation: Any) -> bool:
+    types = get_args(annotation) or (annotation,)
+    return bool not in types and any(t in (int, float) for t in types)
 
 
 class Taint(_Model):
@@ -647,17 +673,17 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     environment, tags = raw.get("environment"), _mapping(raw.get("tags"))
     if isinstance(tags.get("env"), str) and isinstance(environment, str) and tags["env"] != environment:
         yield "tags.env", f"'{tags['env']}' must equal environment ('{environment}')"
-    if environment == "prod" and _mapping(raw.get("storage")).get("forceDestroy") in (True, "true", "True"):
+    if environment == "prod" and _bool(_mapping(raw.get("storage")).get("forceDestroy")):
         yield "storage.forceDestroy", "is not allowed in prod: the artifact bucket holds data"
     region = _mapping(raw.get("aws")).get("region")
     zones = _mapping(raw.get("network")).get("availabilityZones")
-    if isinstance(region, str) and isinstance(zones, list):
+    if isinstance(region, str) and region and isinstance(zones, list):
         for i, zone in enumerate(zones):
             if isinstance(zone, str) and not (zone.startswith(region) and len(zone) == len(region) + 1):
                 yield f"network.availabilityZones[{i}]", f"'{zone}' is not a zone of {region}"
     yield from _duplicate_pool_names(raw)
     yield from _team_rules(raw)
-    if _mapping(raw.get("observability")).get("managedPrometheus") is True and raw.get("cloud") != "aws":
+    if _bool(_mapping(raw.get("observability")).get("managedPrometheus")) and raw.get("cloud") != "aws":
         yield "observability.managedPrometheus", "is supported on AWS (Amazon Managed Prometheus) only"
     if raw.get("cloud") == "gcp":
         yield from _gcp_rules(raw, tags)
@@ -670,7 +696,7 @@ def _present(raw: Mapping[str, Any], path: str) -> bool:
 
 def _cloud_keys(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     cloud = raw.get("cloud")
-    if cloud not in _CLOUD_KEYS:
+    if not isinstance(cloud, str) or cloud not in _CLOUD_KEYS:
         return
     for path in _CLOUD_KEYS[cloud]["required"]:
         if not _present(raw, path):
@@ -683,7 +709,7 @@ def _cloud_keys(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
 def _gcp_rules(raw: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     gcp = _mapping(raw.get("gcp"))
     region, zones = gcp.get("region"), gcp.get("zones")
-    if isinstance(region, str) and isinstance(zones, list):
+    if isinstance(region, str) and region and isinstance(zones, list):
         for i, zone in enumerate(zones):
             if isinstance(zone, str) and zone.rsplit("-", 1)[0] != region:
                 yield f"gcp.zones[{i}]", f"'{zone}' is not a zone of {region}"
@@ -692,13 +718,13 @@ def _gcp_rules(raw: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterable[tupl
         if not (isinstance(value, str) and _GCP_LABEL.match(key) and _GCP_LABEL_VALUE.match(value)):
             yield f"tags.{key}", f"'{key}: {value}' is not a valid GCP label (lowercase [a-z0-9_-], at most 63)"
     pools = [("systemPool", _mapping(raw.get("systemPool")))]
-    pools += [(f"gpuPools[{i}]", _mapping(p)) for i, p in enumerate(raw.get("gpuPools") or [])]
+    pools += [(f"gpuPools[{i}]", _mapping(p)) for i, p in enumerate(_list(raw.get("gpuPools")))]
     for where, pool in pools:
-        machines = pool.get("instanceTypes") or []
+        machines = _list(pool.get("instanceTypes"))
         for j, machine in enumerate(machines):
             if isinstance(machine, str) and "." in machine:
                 yield f"{where}.instanceTypes[{j}]", f"'{machine}' is an AWS instance type, not a GCP machine type"
-        if where == "systemPool" and isinstance(machines, list) and len(machines) > 1:
+        if where == "systemPool" and len(machines) > 1:
             yield "systemPool.instanceTypes", "a GKE node pool has exactly one machine type"
     name = _mapping(raw.get("cluster")).get("name")
     if isinstance(name, str) and not _GKE_CLUSTER_NAME.match(name):
@@ -708,63 +734,71 @@ def _gcp_rules(raw: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterable[tupl
 def _team_rules(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     """Team names are unique, quotas name GPU pools that exist, and no pool is promised more GPUs
     (sum of nominal quotas) than it can hold (max nodes x GPUs per node)."""
-    teams: list[Any] = raw["teams"] if isinstance(raw.get("teams"), list) else []
     capacity = gpu_pool_capacity(raw)
     promised: dict[str, int] = {}
     seen: set[str] = set()
-    for i, team in enumerate(_mapping(t) for t in teams):
-        name = str(team.get("name"))
-        if name in seen:
-            yield f"teams[{i}].name", f"duplicate team name '{name}'"
-        seen.add(name)
+    for i, team in enumerate(_mapping(t) for t in _list(raw.get("teams"))):
+        name = team.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                yield f"teams[{i}].name", f"duplicate team name '{name}'"
+            seen.add(name)
         for pool, quota in _mapping(team.get("gpuQuota")).items():
             if pool not in capacity:
                 yield f"teams[{i}].gpuQuota.{pool}", f"no GPU pool '{pool}' ({', '.join(sorted(capacity)) or 'none'})"
-            elif isinstance(_mapping(quota).get("nominal"), int):
-                promised[pool] = promised.get(pool, 0) + _mapping(quota)["nominal"]
+            elif (nominal := _int(_mapping(quota).get("nominal"))) is not None:
+                promised[pool] = promised.get(pool, 0) + nominal
     for pool, gpus in sorted(promised.items()):
-        if gpus > capacity[pool]:
+        limit = capacity[pool]
+        if limit is not None and gpus > limit:
             yield (
                 "teams",
                 (
                     f"the teams' nominal quotas on pool '{pool}' add up to {gpus} GPUs, more than its capacity "
-                    f"of {capacity[pool]} (maxSize x GPUs per node)"
+                    f"of {limit} (maxSize x GPUs per node)"
                 ),
             )
 
 
-def gpu_pool_capacity(raw: Mapping[str, Any]) -> dict[str, int]:
-    """Max GPUs of each GPU pool the raw config describes (platform pools, or an existing cluster's)."""
+def gpu_pool_capacity(raw: Mapping[str, Any]) -> dict[str, int | None]:
+    """Max GPUs of each GPU pool the raw config names (platform pools, or an existing cluster's); None where
+    the pool's own keys do not say (the models report why)."""
     if raw.get("cloud") == "existing":
-        pools = _mapping(raw.get("existing")).get("gpuPools") or []
+        pools = _list(_mapping(raw.get("existing")).get("gpuPools"))
         return {
-            p["name"]: int(p.get("maxNodes", 1)) * int(p.get("gpusPerNode", 0))
+            p["name"]: _product(_int(p.get("maxNodes", 1)), _int(p.get("gpusPerNode", 0)))
             for p in map(_mapping, pools)
             if isinstance(p.get("name"), str)
         }
     capacity = {}
-    for pool in map(_mapping, raw.get("gpuPools") or []):
-        types = pool.get("instanceTypes") or [""]
-        gpus = _gpus_per_node(types[0], _mapping(pool.get("accelerator")))
-        if isinstance(pool.get("name"), str) and isinstance(pool.get("maxSize"), int):
-            capacity[pool["name"]] = pool["maxSize"] * gpus
+    for pool in map(_mapping, _list(raw.get("gpuPools"))):
+        if isinstance(pool.get("name"), str):
+            types = _list(pool.get("instanceTypes")) or [""]
+            gpus = _gpus_per_node(types[0], _mapping(pool.get("accelerator")))
+            capacity[pool["name"]] = _product(_int(pool.get("maxSize")), gpus)
     return capacity
 
 
-def _gpus_per_node(instance_type: str, accelerator: Mapping[str, Any]) -> int:
+def _product(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a * b
+
+
+def _gpus_per_node(instance_type: Any, accelerator: Mapping[str, Any]) -> int | None:
+    """GPUs per node of a GPU instance or machine type, None if it is not one."""
+    if not isinstance(instance_type, str):
+        return None
     if instance_type in GPU_INSTANCE_TYPES:
         return GPU_INSTANCE_TYPES[instance_type].gpus
-    machine = GPU_MACHINES.get(instance_type, _NO_GPU)
-    if machine.gpus or not machine.name or not accelerator:
-        return machine.gpus
-    return int(accelerator.get("count", 1))
+    machine = GPU_MACHINES.get(instance_type)
+    if machine is None or machine.gpus:
+        return machine.gpus if machine else None
+    return _int(accelerator.get("count", 1)) if accelerator else None
 
 
 def _duplicate_pool_names(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     system_name = _mapping(raw.get("systemPool")).get("name", SystemPool.model_fields["name"].default)
-    seen = {system_name}
-    pools = raw.get("gpuPools")
-    for i, pool in enumerate(pools if isinstance(pools, list) else []):
+    seen = {system_name} if isinstance(system_name, str) else set()
+    for i, pool in enumerate(_list(raw.get("gpuPools"))):
         name = _mapping(pool).get("name")
         if isinstance(name, str):
             if name in seen:
@@ -774,6 +808,28 @@ def _duplicate_pool_names(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _int(value: Any) -> int | None:
+    """A raw value read as the models read an integer, or None where they would reject it."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return _INT.validate_python(value)
+    except ValidationError:
+        return None
+
+
+def _bool(value: Any) -> bool | None:
+    """A raw value read as the models read a boolean (``true``, ``"yes"``, 1, ...), or None."""
+    try:
+        return _BOOL.validate_python(value)
+    except ValidationError:
+        return None
 
 
 def _path(loc: Iterable[str | int]) -> str:
@@ -794,6 +850,74 @@ def _join(base: str, sub: str) -> str:
     return base + sub if sub.startswith("[") else f"{base}.{sub}"
 
 
+def describe_value(value: Any) -> str:
+    """A YAML value as an error message names it: its kind, and a short text as itself."""
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str) and not value:
+        return "an empty string"
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) <= 40 else f"'{value[:37]}...'"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping" if isinstance(value, Mapping) else type(value).__name__
+
+
+# pydantic's wording for a value of the wrong type, where the stack file's words are clearer.
+_TYPE_MESSAGES = {"model_type": "input should be a mapping", "dict_type": "input should be a mapping"}
+
+
+def _message(err: Any, loc: tuple[str | int, ...]) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key" + _did_you_mean(loc)
+    message = _TYPE_MESSAGES.get(err["type"]) or err["msg"].removeprefix("Value error, ")
+    message = message[0].lower() + message[1:]
+    if err["type"].endswith("_type") or err["type"] == "literal_error":
+        message += f", not {describe_value(err['input'])}"
+    return message
+
+
+def _did_you_mean(loc: tuple[str | int, ...]) -> str:
+    """A hint naming the closest key the model at ``loc``'s parent knows, if one is close."""
+    model = model_at(loc[:-1])
+    if model is None or not isinstance(loc[-1], str):
+        return ""
+    known = {(f.alias or name).lower(): f.alias or name for name, f in model.model_fields.items()}
+    close = difflib.get_close_matches(loc[-1].lower(), known, n=1)
+    return f"; did you mean `{known[close[0]]}`?" if close else ""
+
+
+def model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model that validates the value at key path ``loc`` (``("gpuPools", 0)`` is a GpuPool), or None."""
+    annotation: Any = PlatformConfig
+    for part in loc:
+        model = _unwrap(annotation)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            fields = {f.alias or name: f for name, f in model.model_fields.items()}
+            field = fields.get(str(part)) or model.model_fields.get(str(part))
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif get_origin(model) in (list, dict):
+            annotation = get_args(model)[-1]
+        else:
+            return None
+    found = _unwrap(annotation)
+    return found if isinstance(found, type) and issubclass(found, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` as ``X``."""
+    if get_origin(annotation) in (UnionType, Union):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
 def _messages(exc: ValidationError) -> list[str]:
     lines = []
     for err in exc.errors(include_url=False):
@@ -801,18 +925,16 @@ def _messages(exc: ValidationError) -> list[str]:
         if err["type"] == "rayplat_problems":
             lines += [f"{_join(base, sub)}: {msg}" for sub, msg in err["ctx"]["problems"]]
         else:
-            message = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{base or '(top level)'}: {message[0].lower()}{message[1:]}")
+            lines.append(f"{base or '(top level)'}: {_message(err, err['loc'])}")
     return lines
 
 
 def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> PlatformConfig:
     """Validate the ``ray-platform:*`` keys of a stack (namespace already stripped)."""
     problems: list[str] = []
-    gcp = _mapping(raw.get("gcp"))
     context: dict[str, Any] = {
         "cloud": raw.get("cloud"),
-        "zones": gcp.get("zones") if isinstance(gcp.get("zones"), list) else [],
+        "zones": [z for z in _list(_mapping(raw.get("gcp")).get("zones")) if isinstance(z, str)],
     }
     try:
         config = PlatformConfig.model_validate(dict(raw), context=context)
@@ -825,8 +947,13 @@ def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> Platfo
 
 
 def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
-        return json.loads(value)
+    """Pulumi hands a program structured values as JSON text; a plain string that only looks like JSON stays
+    a string, for the models to reject with its key path."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
     return value
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from infra.config import ConfigError
 from rayplat.plan.engine import STACKS_DIR
@@ -45,11 +46,13 @@ def plan(
     if not quiet:
         print_summary(result, console)
         if json_file is not None:
-            console.print(f"plan written to {json_file}")
+            console.print(f"plan written to {json_file}", markup=False, highlight=False)
 
 
 def _fail(message: object) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    # The message is the user's text (key paths, patterns such as '[a-z]'), never markup; unwrapped, so
+    # that a key path or pattern stays whole on one line.
+    errors.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -126,7 +129,7 @@ def policies(
     for column in ("rule", "area", "severity", "description"):
         table.add_column(column)
     for policy in ALL_POLICIES:
-        table.add_row(policy.name, reports.area(policy), reports.severity(policy), policy.description)
+        table.add_row(*map(Text, (policy.name, reports.area(policy), reports.severity(policy), policy.description)))
     console.print(table)
 
 
@@ -156,9 +159,11 @@ def diff(
         raise _fail("give either --base REF or --base-plan FILE")
     try:
         before = Plan.read(base_plan) if base_plan is not None else plan_at_ref(stack, str(base))
+        after = Plan.read(head_plan) if head_plan is not None else None
     except (BasePlanError, OSError, ValueError) as exc:
         raise _fail(exc) from None
-    after = Plan.read(head_plan) if head_plan else _plan_or_exit(stack, STACKS_DIR)
+    if after is None:
+        after = _plan_or_exit(stack, STACKS_DIR)
     changes = diff_plans(before, after)
     config_file = policy_config or policy_config_path(changes.stack)
     try:

@@ -30,6 +30,7 @@ def test_plan_writes_the_stack_export_shape_and_a_summary(tmp_path):
         "inputs",
         "protect",
         "retainOnDelete",
+        "propertyDependencies",
     }
     assert all(set(r) == keys for r in plan["resources"])
     assert plan["outputs"]["kuberayVersion"] == "1.7.0"

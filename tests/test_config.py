@@ -140,7 +140,7 @@ BAD_CONFIGS = {
         ),
         "network.existing: use either an existing VPC or vpcCidr/availabilityZones/natGateways, not both",
     ),
-    "misspelt key": (lambda c: set_key(c, "gpuPool", []), "gpuPool: extra inputs are not permitted"),
+    "misspelt key": (lambda c: set_key(c, "gpuPool", []), "gpuPool: unknown key; did you mean `gpuPools`?"),
     "missing required key": (
         lambda c: {k: v for k, v in c.items() if k != "ray-platform:cloud"},
         "cloud: field required",

@@ -215,6 +215,10 @@ class _Analyzer:
                     provider=self.provider(r),
                     parent=r.parent,
                     dependencies=r.dependencies,
+                    propertyDependencies={
+                        key: proto.AnalyzerPropertyDependencies(urns=urns)
+                        for key, urns in r.propertyDependencies.items()
+                    },
                 )
                 for r, inputs in resources
                 if type_matches(r.type, self.stack_reads)

@@ -11,7 +11,9 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from policies.rules import AREAS, Rule
 from rayplat.check.engine import FAILED, PACK_VERSION, PASSED, SKIPPED, CheckReport, Finding
@@ -169,7 +171,7 @@ def to_junit(report: CheckReport) -> str:
 def print_text(report: CheckReport, console: Console) -> None:
     summary = report.summary()
     console.print(
-        f"[bold]Policy check of stack {report.stack}[/]: {summary['policies']} policies, "
+        f"[bold]Policy check of stack {escape(report.stack)}[/]: {summary['policies']} policies, "
         f"{summary[PASSED]} passed, {summary[FAILED]} failed ({summary['mandatoryFailures']} mandatory), "
         f"{summary[SKIPPED]} skipped, {summary['remediations']} remediated"
     )
@@ -186,7 +188,7 @@ def _policy_table(report: CheckReport) -> Table:
     for policy in report.policies:
         counts = Counter(f.status for f in report.findings if f.policy == policy.name)
         table.add_row(
-            policy.name,
+            Text(policy.name),
             area(policy),
             report.settings[policy.name].level.value,
             str(counts[PASSED]),
@@ -201,7 +203,7 @@ def _problem_table(findings: list[Finding]) -> Table:
     for column in ("status", "level", "policy", "resource", "message"):
         table.add_column(column)
     for f in sorted(findings, key=lambda f: (f.status, f.level != "mandatory", f.policy, f.resource_name)):
-        table.add_row(f.status, f.level, f.policy, f.resource_name, f.message)
+        table.add_row(*map(Text, (f.status, f.level, f.policy, f.resource_name, f.message)))
     return table
 
 

@@ -19,7 +19,7 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.stack import Stack, massage, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import PROJECT
+from infra.config import PROJECT, ConfigError, describe_value, project_keys
 from rayplat import PROJECT_ROOT
 from rayplat.plan import mockvalues
 
@@ -42,6 +42,8 @@ class PlannedResource:
     inputs: dict[str, Any]
     protect: bool
     retainOnDelete: bool  # noqa: N815 (the name `pulumi stack export` uses)
+    # Input property -> the URNs of the resources its value came from (absent in plans of older versions).
+    propertyDependencies: dict[str, list[str]] = field(default_factory=dict)  # noqa: N815
 
 
 @dataclass
@@ -66,9 +68,12 @@ class Plan:
     @classmethod
     def read(cls, path: Path) -> Plan:
         """A plan written by :meth:`write` (``rayplat plan --json``)."""
-        document = json.loads(path.read_text())
-        resources = [PlannedResource(**r) for r in document["resources"]]
-        return cls(document["stack"], document["project"], resources, document.get("outputs", {}))
+        try:
+            document = json.loads(path.read_text())
+            resources = [PlannedResource(**r) for r in document["resources"]]
+            return cls(document["stack"], document["project"], resources, document.get("outputs", {}))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path} is not a plan written by `rayplat plan --json` ({exc!r})") from None
 
     def of_type(self, type_: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -126,9 +131,16 @@ class _RecordingMonitor(mocks.MockMonitor):
                 inputs=_plain(rpc.deserialize_properties(request.object)),
                 protect=bool(request.protect),
                 retainOnDelete=bool(request.retainOnDelete),
+                propertyDependencies=_property_dependencies(request),
             )
         )
         return response
+
+
+def _property_dependencies(request: Any) -> dict[str, list[str]]:
+    """The inputs whose values came from other resources, as ``pulumi stack export`` records them."""
+    found = {key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items()}
+    return {key: urns for key, urns in sorted(found.items()) if urns}
 
 
 def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
@@ -137,8 +149,39 @@ def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, st
     if not path.is_file():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stacks_dir.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack '{stack}': {path} does not exist (stacks: {', '.join(known) or 'none'})")
-    document = yaml.safe_load(path.read_text()) or {}
-    return {key: _config_value(value) for key, value in (document.get("config") or {}).items()}
+    source = f"stack file {path}"
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError([_yaml_problem(exc)], source) from None
+    return stack_document_config(document, source)
+
+
+def stack_document_config(document: Any, source: str = "stack file") -> dict[str, str]:
+    """The ``config:`` of a parsed stack file, flattened as the Pulumi engine hands it to a program."""
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        found = describe_value(document)
+        raise ConfigError([f"(top level): must be a mapping with a `config:` key, not {found}"], source)
+    config = document.get("config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        found = describe_value(config)
+        raise ConfigError([f"config: must be a mapping of `{PROJECT}:<key>: <value>`, not {found}"], source)
+    bad_keys = [key for key in config if not isinstance(key, str)]
+    if bad_keys:
+        raise ConfigError([f"config.{key}: must be a string such as `{PROJECT}:cloud`" for key in bad_keys], source)
+    return {key: _config_value(value) for key, value in config.items()}
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
+    return f"{where}: {problem}" + (f" ({context})" if context else "")
 
 
 def _config_value(value: Any) -> str:
@@ -146,15 +189,21 @@ def _config_value(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    return json.dumps(value)
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)  # a YAML date inside becomes its text
+    return str(value)
 
 
 def _site(config: dict[str, str]) -> mockvalues.Site:
     """Region (and GCP project) from the stack's own cloud section, for computed names and ARNs."""
+    keys = project_keys(config)
     for cloud in ("aws", "gcp"):
-        section = json.loads(config.get(f"{PROJECT}:{cloud}", "{}"))
-        if isinstance(section, dict) and section.get("region"):
-            return mockvalues.Site(region=section["region"], project=section.get("project", "rayplat-plan"))
+        section = keys.get(cloud)
+        if isinstance(section, dict) and isinstance(section.get("region"), str):
+            project = section.get("project")
+            return mockvalues.Site(section["region"], project if isinstance(project, str) else "rayplat-plan")
     return mockvalues.Site(region="us-east-1")
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 
 from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
 from rayplat.plan.engine import Plan
 
@@ -33,12 +34,12 @@ def resources_table(plan: Plan) -> Table:
     counts = Counter(
         (_component(r.parent, by_urn), short_type(r.type)) for r in plan.resources if not r.type.startswith("rayplat:")
     )
-    table = Table(title=f"Stack {plan.stack}: {len(plan.resources)} resources", title_justify="left")
+    table = Table(title=Text(f"Stack {plan.stack}: {len(plan.resources)} resources"), title_justify="left")
     table.add_column("component")
     table.add_column("type")
     table.add_column("count", justify="right")
     for (component, type_), count in sorted(counts.items()):
-        table.add_row(component, type_, str(count))
+        table.add_row(Text(component), Text(type_), str(count))
     return table
 
 
@@ -49,9 +50,9 @@ def gpu_pools_table(plan: Plan) -> Table:
     pools = plan.outputs.get("gpuPools") or {}
     for name, pool in pools.items():
         table.add_row(
-            name,
-            ", ".join(pool["instanceTypes"]),
-            pool["gpuModel"],
+            Text(name),
+            Text(", ".join(pool["instanceTypes"])),
+            Text(pool["gpuModel"]),
             str(pool["gpusPerNode"]),
             str(pool["minSize"]),
             str(pool["maxSize"]),

@@ -18,6 +18,7 @@ import botocore.exceptions
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from components.aws.instance_types import GPU_FAMILIES, gpu_instance_type
 from components.nodes import POOL_LABEL
@@ -139,11 +140,11 @@ def print_text(result: AuditResult, console: Console) -> None:
         if result.error is None:
             console.print(f"[green]no findings[/]: the account matches {escape(where)}", highlight=False)
         return
-    table = Table(title=f"{len(result.findings)} finding(s), {where}", title_justify="left")
+    table = Table(title=f"{len(result.findings)} finding(s), {escape(where)}", title_justify="left")
     for column in ("check", "resource", "finding"):
         table.add_column(column)
     for finding in result.findings:
-        table.add_row(finding.check, finding.resource, finding.message)
+        table.add_row(*map(Text, (finding.check, finding.resource, finding.message)))
     console.print(table)
     if result.orphan_hourly_usd:
         console.print(f"orphaned GPU instances cost ${result.orphan_hourly_usd:.3f}/h", highlight=False)
