@@ -11,8 +11,8 @@ import pulumi_aws as aws
 from components.aws import iam_documents
 from components.aws.account import AwsAccount
 from components.aws.identity import Oidc
+from components.aws.keys import customer_key
 from components.options import child_options, require
-from components.tagging import with_name
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -20,7 +20,6 @@ NODE_MANAGED_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 )
-KEY_DELETION_WINDOW_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -108,19 +107,16 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        secrets_key = aws.kms.Key(
+        secrets_key = customer_key(
             f"{name}-secrets",
+            alias=f"alias/{args.cluster_name}-secrets",
             description=f"Envelope encryption of {args.cluster_name} Kubernetes secrets",
-            enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=pulumi.Output.all(account.account_id, account.partition, cluster_role.arn).apply(
                 lambda v: json.dumps(iam_documents.secrets_key_policy(v[0], args.admin_role_arn, v[2], v[1]))
             ),
-            tags=with_name(tags, f"{name}-secrets"),
-            opts=stateful,
-        )
-        aws.kms.Alias(
-            f"{name}-secrets", name=f"alias/{args.cluster_name}-secrets", target_key_id=secrets_key.key_id, opts=child
+            tags=tags,
+            key_opts=stateful,
+            alias_opts=child,
         )
 
         log_group = self._control_plane_logs(name, args, account, child, stateful)
@@ -199,20 +195,19 @@ class EksCluster(pulumi.ComponentResource):
     ) -> aws.cloudwatch.LogGroup:
         """The group EKS writes its control-plane logs to, created first so that it has a retention and a key."""
         group_name = f"/aws/eks/{args.cluster_name}/cluster"
-        key = aws.kms.Key(
+        key = customer_key(
             f"{name}-logs",
+            alias=f"alias/{args.cluster_name}-logs",
             description=f"Encryption of the {args.cluster_name} control-plane logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=pulumi.Output.all(account.account_id, account.partition, account.dns_suffix).apply(
                 lambda v: json.dumps(
                     iam_documents.log_key_policy(v[0], args.admin_role_arn, group_name, account.region, v[1], v[2])
                 )
             ),
-            tags=with_name(args.tags, f"{name}-logs"),
-            opts=stateful,
+            tags=args.tags,
+            key_opts=stateful,
+            alias_opts=child,
         )
-        aws.kms.Alias(f"{name}-logs", name=f"alias/{args.cluster_name}-logs", target_key_id=key.key_id, opts=child)
         return aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
             name=group_name,

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from components.aws import iam_documents
 from components.aws.account import AwsAccount
+from components.aws.keys import customer_key
 from components.options import child_options
 from components.tagging import with_name
 
@@ -56,24 +57,18 @@ class ArtifactStore(pulumi.ComponentResource):
             opts=stateful,
         )
         # The key's policy names the bucket, so the bucket comes first.
-        key = aws.kms.Key(
+        key = customer_key(
             f"{name}-key",
+            alias=f"alias/{name}",
             description="Encryption of the Ray artifact bucket",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=pulumi.Output.all(account.account_id, account.partition, account.dns_suffix, bucket.arn).apply(
                 lambda v: json.dumps(
                     iam_documents.artifact_key_policy(v[0], args.admin_role_arn, v[3], account.region, v[1], v[2])
                 )
             ),
-            tags=with_name(args.tags, f"{name}-key"),
-            opts=stateful,
-        )
-        aws.kms.Alias(
-            f"{name}-key",
-            name=f"alias/{name}",
-            target_key_id=key.key_id,
-            opts=child,
+            tags=args.tags,
+            key_opts=stateful,
+            alias_opts=child,
         )
 
         public_access = aws.s3.BucketPublicAccessBlock(
