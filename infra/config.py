@@ -50,6 +50,34 @@ RESERVED_LABEL_PREFIX = "rayplat.io/"
 # Namespaces that exist already or that the platform installs into.
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kuberay-system")
 
+# The retention periods CloudWatch Logs accepts (PutRetentionPolicy), and the platform's default for the
+# EKS control-plane logs of each environment. Production keeps them a year at least.
+CLOUDWATCH_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
+
 _NO_GPU = GpuMachine("", None, 0, 0.0)
 _GKE_CLUSTER_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 _GCP_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -299,6 +327,11 @@ class Cluster(_Model):
     kubernetes_version: str = versions.KUBERNETES_VERSION
     endpoint: Endpoint = Endpoint()
     admin_role_arn: str | None = None
+    # The role that runs `pulumi up` (AWS): given its own cluster-admin access entry, instead of the
+    # implicit admin EKS grants a cluster's creator. Required in prod.
+    deploy_role_arn: str | None = None
+    # Retention of the EKS control-plane logs; by default LOG_RETENTION_DAYS of the environment.
+    log_retention_days: int | None = None
 
     @field_validator("name")
     @classmethod
@@ -314,12 +347,21 @@ class Cluster(_Model):
             _fail(f"'{version}' is not supported ({', '.join(SUPPORTED_KUBERNETES_VERSIONS)})")
         return version
 
-    @field_validator("admin_role_arn")
+    @field_validator("admin_role_arn", "deploy_role_arn")
     @classmethod
-    def _admin_role_arn(cls, arn: str | None) -> str | None:
+    def _role_arn(cls, arn: str | None) -> str | None:
         if arn is not None and not _ROLE_ARN.match(arn):
             _fail(f"'{arn}' is not an IAM role ARN")
         return arn
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _log_retention_days(cls, days: int | None) -> int | None:
+        if days is not None and days not in CLOUDWATCH_RETENTION_DAYS:
+            _fail(
+                f"{days} is not a retention CloudWatch Logs accepts ({', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))})"
+            )
+        return days
 
 
 class ExistingVpc(_Model):
@@ -633,6 +675,10 @@ class PlatformConfig(_Model):
         return self.network
 
     @property
+    def log_retention_days(self) -> int:
+        return self.cluster.log_retention_days or LOG_RETENTION_DAYS[self.environment]
+
+    @property
     def admin_role_arn(self) -> str:
         assert self.cluster.admin_role_arn is not None, "validated: cloud 'aws' names an admin role"
         return self.cluster.admin_role_arn
@@ -657,7 +703,15 @@ _CLOUD_KEYS = {
     # The system pool's default instance type is an AWS one: GCP stacks name their machine type.
     "gcp": {
         "required": ("gcp", "systemPool.instanceTypes"),
-        "foreign": ("aws", "network", "existing", "cluster.adminRoleArn", "cluster.kubernetesVersion"),
+        "foreign": (
+            "aws",
+            "network",
+            "existing",
+            "cluster.adminRoleArn",
+            "cluster.deployRoleArn",
+            "cluster.logRetentionDays",
+            "cluster.kubernetesVersion",
+        ),
     },
     "existing": {
         "required": ("existing",),
@@ -675,6 +729,8 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         yield "tags.env", f"'{tags['env']}' must equal environment ('{environment}')"
     if environment == "prod" and _bool(_mapping(raw.get("storage")).get("forceDestroy")):
         yield "storage.forceDestroy", "is not allowed in prod: the artifact bucket holds data"
+    if raw.get("cloud") == "aws":
+        yield from _eks_access_and_logs(raw)
     region = _mapping(raw.get("aws")).get("region")
     zones = _mapping(raw.get("network")).get("availabilityZones")
     if isinstance(region, str) and region and isinstance(zones, list):
@@ -704,6 +760,25 @@ def _cloud_keys(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     for path in _CLOUD_KEYS[cloud]["foreign"]:
         if _present(raw, path):
             yield path, f"does not apply when cloud is '{cloud}'"
+
+
+def _eks_access_and_logs(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    cluster = _mapping(raw.get("cluster"))
+    deploy, retention = cluster.get("deployRoleArn"), cluster.get("logRetentionDays")
+    if raw.get("environment") == "prod":
+        if deploy is None:
+            yield (
+                "cluster.deployRoleArn",
+                "required in prod: the cluster's creator gets no implicit admin there, so the role that runs "
+                "`pulumi up` needs its own access entry to install the kubernetes layer",
+            )
+        if isinstance(retention, int) and retention < LOG_RETENTION_DAYS["prod"]:
+            yield (
+                "cluster.logRetentionDays",
+                f"must be at least {LOG_RETENTION_DAYS['prod']} in prod ({retention} given)",
+            )
+    if isinstance(deploy, str) and deploy == cluster.get("adminRoleArn"):
+        yield "cluster.deployRoleArn", "must differ from adminRoleArn: EKS holds one access entry per principal"
 
 
 def _gcp_rules(raw: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterable[tuple[str, str]]:

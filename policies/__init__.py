@@ -4,13 +4,15 @@
 runs the same objects in-process on the offline plan.
 """
 
-from policies import eks, gcp, iam, kubernetes, network, s3, tagging
+from policies import eks, eks_access, gcp, iam, kms, kubernetes, network, s3, tagging
 from policies.rules import Rule
 
 PACK_NAME = "ray-platform"
 ALL_POLICIES: list[Rule] = [
     *s3.POLICIES,
     *eks.POLICIES,
+    *eks_access.POLICIES,
+    *kms.POLICIES,
     *iam.POLICIES,
     *network.POLICIES,
     *kubernetes.POLICIES,

@@ -163,6 +163,7 @@ POLICIES: list[Rule] = [
         types=CLUSTER,
         check=_endpoint,
         description="The Kubernetes API is private, or public only to listed networks, never to 0.0.0.0/0.",
+        controls=("CIS EKS 5.4.1", "AWS FSBP EKS.1"),
         remediation="Set cluster.endpoint.access to private, or list your office and VPN CIDRs in publicCidrs.",
     ),
     resource_rule(
@@ -172,6 +173,11 @@ POLICIES: list[Rule] = [
         types=CLUSTER,
         check=_secrets_encryption,
         description="Kubernetes secrets are envelope-encrypted with a customer-managed KMS key.",
+        controls=(
+            "CIS EKS 5.3.1",
+            "AWS Security Hub EKS.3",
+            "EKS BP Data: Use AWS KMS for envelope encryption of Kubernetes secrets",
+        ),
         remediation="Add encryptionConfig with resources ['secrets'] and a KMS key with rotation on.",
     ),
     resource_rule(
@@ -181,6 +187,7 @@ POLICIES: list[Rule] = [
         types=CLUSTER,
         check=_logs,
         description="Every control-plane log type (api, audit, authenticator, controllerManager, scheduler) is on.",
+        controls=("CIS EKS 2.1.1", "AWS FSBP EKS.8"),
         remediation="List all five types in enabledClusterLogTypes.",
     ),
     resource_rule(
@@ -197,6 +204,7 @@ POLICIES: list[Rule] = [
             }
         },
         description="The cluster runs a Kubernetes version in standard support.",
+        controls=("AWS FSBP EKS.2",),
         remediation=f"Upgrade one minor version at a time (the platform pins {KUBERNETES_VERSION}).",
     ),
     resource_rule(
@@ -207,6 +215,12 @@ POLICIES: list[Rule] = [
         check=_imdsv2,
         config={"maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1}},
         description="Nodes accept only IMDSv2, with a hop limit that keeps pods from the node's credentials.",
+        controls=(
+            "AWS FSBP EC2.8",
+            "AWS FSBP EC2.170",
+            "CIS AWS Foundations 5.7",
+            "EKS BP IAM: Restrict access to the instance profile assigned to the worker node",
+        ),
         remediation="Set metadataOptions httpTokens=required and httpPutResponseHopLimit=1; give pods IRSA roles.",
     ),
     resource_rule(
@@ -216,6 +230,7 @@ POLICIES: list[Rule] = [
         types=LAUNCH_TEMPLATE,
         check=_encrypted_volumes,
         description="Every node volume is encrypted.",
+        controls=("AWS FSBP EC2.3", "AWS FSBP EC2.181"),
         remediation="Set ebs.encrypted to true on every block device mapping of the launch template.",
     ),
     resource_rule(
@@ -225,6 +240,7 @@ POLICIES: list[Rule] = [
         types=(*LAUNCH_TEMPLATE, *SUBNET),
         check=_no_public_ip,
         description="Nodes get no public IP address.",
+        controls=("CIS EKS 5.4.3", "AWS FSBP EC2.9", "AWS FSBP EC2.15", "AWS FSBP EC2.25"),
         remediation="Run nodes in private subnets; set mapPublicIpOnLaunch and associatePublicIpAddress to false.",
     ),
     resource_rule(
@@ -234,6 +250,7 @@ POLICIES: list[Rule] = [
         types=NODE_GROUP,
         check=_no_ssh,
         description="Node groups do not open SSH to the world.",
+        controls=("AWS FSBP EC2.13", "CIS AWS Foundations 5.3", "EKS BP Hosts: Minimize access to worker nodes"),
         remediation="Drop remoteAccess (use SSM Session Manager), or restrict it with sourceSecurityGroupIds.",
     ),
     resource_rule(
@@ -243,6 +260,10 @@ POLICIES: list[Rule] = [
         types=NODE_GROUP,
         check=_gpu_tainted,
         description="GPU node groups carry the nvidia.com/gpu NoSchedule taint, so only GPU work lands there.",
+        controls=(
+            "EKS BP AI/ML Compute: Use taints and tolerations to prevent non-accelerated workloads from being "
+            "scheduled on accelerated instances",
+        ),
         remediation="Add the taint nvidia.com/gpu=present:NoSchedule (the platform's GPU pools do).",
     ),
     resource_rule(
@@ -253,6 +274,7 @@ POLICIES: list[Rule] = [
         check=_gpu_types_allowed,
         config=_GPU_TYPES_CONFIG,
         description="GPU node groups use only instance types from the allow-list.",
+        controls=("EKS BP AI/ML Compute: GPU Resource Optimization and Cost Management",),
         remediation="Pick an allowed type, or have the allow-list in the stack's policy config reviewed.",
     ),
     resource_rule(
@@ -263,6 +285,7 @@ POLICIES: list[Rule] = [
         check=_pool_bounds,
         config=_POOL_BOUNDS_CONFIG,
         description="No GPU node group can grow past the allowed number of nodes and GPUs.",
+        controls=("EKS BP AI/ML Compute: GPU Resource Optimization and Cost Management",),
         remediation="Lower maxSize, or raise maxNodesPerPool/maxGpusPerPool in the stack's policy config.",
     ),
     stack_rule(
@@ -273,6 +296,7 @@ POLICIES: list[Rule] = [
         check=_stack_gpus,
         config={"maxGpusPerStack": {"type": "integer", "minimum": 0, "default": 128}},
         description="The GPU pools of a stack together stay within the stack's GPU budget.",
+        controls=("EKS BP AI/ML Compute: GPU Resource Optimization and Cost Management",),
         remediation="Lower the pools' maxSize, or raise maxGpusPerStack in the stack's policy config.",
     ),
 ]

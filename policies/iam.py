@@ -1,8 +1,10 @@
-"""IAM: no wildcards where they matter, no admin grants, IRSA trust bound to one service account, parliament."""
+"""IAM: no wildcards where they matter, no admin or whole-service grants, no trust in anyone, IRSA trust
+bound to one service account, parliament."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,6 +28,26 @@ ATTACHMENTS = (
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
 )
 ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
+# AWS managed policies that grant a whole service: AmazonS3FullAccess, AmazonEC2FullAccess, AWSLambda_FullAccess...
+_AWS_MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.+/)?(?P<name>[^/]+)$")
+# Condition keys that pin who may act to named accounts, organizations, principals or sources.
+RESTRICTING_CONDITION_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "aws:PrincipalAccount",
+        "aws:PrincipalArn",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:SourceAccount",
+        "aws:SourceArn",
+        "aws:SourceOwner",
+        "aws:SourceOrgID",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:userid",
+        "kms:CallerAccount",
+    )
+)
 # Actions that read or change data: never on every resource.
 DATA_ACTION_PREFIXES = (
     "s3:GetObject",
@@ -108,6 +130,55 @@ def _irsa_trust(subject: Subject, _config) -> Iterable[str]:
                     yield f"'sub' {value} is not a Kubernetes service account"
 
 
+def _anyone(principal: Any) -> bool:
+    """``"*"``, ``{"AWS": "*"}`` (alone or in a list), or a wildcard account such as ``arn:aws:iam::*:root``."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        return False
+    return any(value == "*" or ":iam::*:" in str(value) for value in as_list(principal.get("AWS")))
+
+
+def _restricting(condition: Any) -> bool:
+    """Whether a condition pins the caller: a restricting key compared for equality with wildcard-free values.
+    Negated operators and ...IfExists do not restrict (they pass when the key is absent or different)."""
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, block in condition.items():
+        if "Not" in operator or operator.endswith("IfExists") or not isinstance(block, Mapping):
+            continue
+        for key, values in block.items():
+            if key.lower() in RESTRICTING_CONDITION_KEYS and all("*" not in str(v) for v in as_list(values)):
+                return True
+    return False
+
+
+def public_statements(document: Mapping[str, Any]) -> list[str]:
+    """The Sids of Allow statements that any AWS principal can use: principal ``*`` (or ``NotPrincipal``)
+    without a condition that restricts the caller."""
+    found = []
+    for statement in as_list(document.get("Statement")):
+        if statement.get("Effect") != "Allow":
+            continue
+        public = "NotPrincipal" in statement or _anyone(statement.get("Principal"))
+        if public and not _restricting(statement.get("Condition")):
+            found.append(str(statement.get("Sid", "(no Sid)")))
+    return found
+
+
+def _public_trust(subject: Subject, _config) -> Iterable[str]:
+    for sid in public_statements(json_document(subject.get("assumeRolePolicy"))):
+        yield f"trust statement {sid} lets any AWS principal assume the role"
+
+
+def _whole_service(subject: Subject, _config) -> Iterable[str]:
+    arns = [subject.get("policyArn")] if subject.type in ATTACHMENTS else as_list(subject.get("managedPolicyArns"))
+    for arn in arns:
+        match = _AWS_MANAGED_POLICY.match(str(arn))
+        if match and "FullAccess" in match["name"] and match["name"] not in ADMIN_POLICIES:
+            yield f"attaches {match['name']}, which grants a whole service"
+
+
 def _parliament(subject: Subject, config) -> Iterable[str]:
     document = _document(subject)
     ignored = set(config["ignoredFindings"])
@@ -127,6 +198,7 @@ POLICIES: list[Rule] = [
         types=ALL_DOCUMENTS,
         check=_no_star_action,
         description="IAM statements name their actions instead of allowing '*' or a whole service.",
+        controls=("AWS FSBP IAM.21", "AWS FSBP IAM.1"),
         remediation="List the actions the workload calls; the artifact policy in components/aws is an example.",
     ),
     resource_rule(
@@ -136,6 +208,7 @@ POLICIES: list[Rule] = [
         types=ALL_DOCUMENTS,
         check=_no_star_resource_on_data,
         description="Actions that read or write data are granted on named resources, never on '*'.",
+        controls=("AWS FSBP KMS.1", "AWS FSBP KMS.2", "EKS BP IAM: Grant least privileged access to applications"),
         remediation="Scope the statement to the bucket, object prefix, key or secret ARNs it needs.",
     ),
     resource_rule(
@@ -145,6 +218,7 @@ POLICIES: list[Rule] = [
         types=(*ATTACHMENTS, *ROLE, *IDENTITY_DOCUMENTS),
         check=_no_admin,
         description="No role or policy grants administrator, power-user or full IAM access.",
+        controls=("AWS FSBP IAM.1", "CIS AWS Foundations 1.15"),
         remediation="Replace the managed admin policy with a least-privilege policy for the workload.",
     ),
     resource_rule(
@@ -154,6 +228,11 @@ POLICIES: list[Rule] = [
         types=ROLE,
         check=_irsa_trust,
         description="A role trusted by web identity is bound to one service account by its 'sub' and 'aud' claims.",
+        controls=(
+            "CIS EKS 5.2.1",
+            "EKS BP IAM: Scope the IAM Role trust policy for IRSA Roles to the service account name, namespace, "
+            "and cluster",
+        ),
         remediation="Use StringEquals on <issuer>:sub = system:serviceaccount:<ns>:<sa> and <issuer>:aud = "
         "sts.amazonaws.com.",
     ),
@@ -172,7 +251,36 @@ POLICIES: list[Rule] = [
             }
         },
         description="Every IAM and bucket policy document passes the parliament linter.",
+        controls=("IAM Access Analyzer: policy validation",),
         remediation="Fix what parliament reports (unknown actions, conditions that do not apply, malformed "
         "statements), or ignore a reviewed finding code in the policy config.",
+    ),
+    resource_rule(
+        name="iam-trust-no-public-principal",
+        area="iam",
+        severity=Severity.CRITICAL,
+        types=ROLE,
+        check=_public_trust,
+        description='No role trusts any AWS principal (\'*\' or {"AWS": "*"}) without a condition naming who.',
+        remediation="Name the trusted account, role or service in Principal, or pin aws:PrincipalAccount / "
+        "aws:PrincipalOrgID / aws:SourceArn with StringEquals.",
+        controls=(
+            "IAM Access Analyzer: external access to IAM roles",
+            "EKS BP IAM: Employ least privileged access to AWS Resources",
+        ),
+    ),
+    resource_rule(
+        name="iam-no-service-full-access",
+        area="iam",
+        severity=Severity.HIGH,
+        types=(*ATTACHMENTS, *ROLE),
+        check=_whole_service,
+        description="No platform role gets an AWS managed *FullAccess policy, which grants a whole service.",
+        remediation="Write a least-privilege policy in components/aws/iam_documents.py naming the actions and "
+        "resources the workload needs.",
+        controls=(
+            "EKS BP IAM: Grant least privileged access to applications",
+            "EKS BP IAM: Employ least privileged access to AWS Resources",
+        ),
     ),
 ]

@@ -80,6 +80,7 @@ POLICIES: list[Rule] = [
         types=KMS_KEY,
         check=_rotation,
         description="Symmetric KMS keys rotate automatically.",
+        controls=("AWS Security Hub KMS.4", "CIS AWS Foundations 3.6", "EKS BP Data: Rotate your CMKs periodically"),
         remediation="Set enableKeyRotation to true.",
     ),
     resource_rule(
@@ -97,6 +98,7 @@ POLICIES: list[Rule] = [
             }
         },
         description="Security groups admit no traffic from 0.0.0.0/0 or ::/0.",
+        controls=("AWS FSBP EC2.18", "AWS FSBP EC2.19", "CIS AWS Foundations 5.3", "CIS AWS Foundations 5.4"),
         remediation="Admit the VPC, a load balancer's security group, or listed CIDRs instead of the internet.",
     ),
     resource_rule(
@@ -106,6 +108,7 @@ POLICIES: list[Rule] = [
         types=(*SECURITY_GROUP, *GROUP_RULES),
         check=_ray_ports,
         description="Ray's GCS (6379), dashboard (8265) and client (10001) ports are never open to the internet.",
+        controls=("AWS FSBP EC2.18",),
         remediation="Reach Ray through kubectl port-forward or an authenticating proxy; never expose these ports.",
     ),
 ]

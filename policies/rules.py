@@ -23,6 +23,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 AREAS = ("s3", "eks", "nodes", "iam", "network", "kubernetes", "ray", "tagging", "gcp")
 
@@ -210,12 +211,17 @@ def resource_rule(
     def validate(args: ResourceValidationArgs, report_violation) -> None:
         settings = applies(args)
         if settings is not None:
-            for message in check(_subject(args), settings):
+            for message in evaluated(lambda: list(check(_subject(args), settings))):
                 report_violation(message, None)
 
     def fix(args: ResourceValidationArgs) -> Any:
         settings = applies(args)
-        return remediate(_subject(args), settings) if settings is not None and remediate else None
+        if settings is None or remediate is None:
+            return None
+        try:
+            return remediate(_subject(args), settings)
+        except Exception:  # noqa: BLE001 - a resource the fix cannot read is left as it is; validate reports it
+            return None
 
     policy = ResourceRule(
         types=types,
@@ -255,7 +261,13 @@ def stack_rule(
     def validate(args: StackValidationArgs, report_violation) -> None:
         settings = _config(schema, args.get_config())
         subjects = [_stack_subject(r) for r in args.resources]
-        for subject, message in check(subjects, settings):
+        try:
+            findings = list(check(subjects, settings))
+        except UnknownValueError:
+            raise
+        except Exception as error:  # noqa: BLE001 - see evaluated(): each resource the rule judges gets it
+            findings = [(s, _unevaluated(error)) for s in subjects if type_matches(s.type, types)]
+        for subject, message in findings:
             if exemption_reason(settings, subject.name) is None:
                 report_violation(message, subject.urn)
 
@@ -272,6 +284,22 @@ def stack_rule(
         tags=[area],
         remediation_steps=remediation,
     )
+
+
+def evaluated(run: Callable[[], list[str]]) -> list[str]:
+    """A check's messages; a check that fails on an input of a shape it did not expect (a string where it
+    reads a mapping, say) reports that as one violation instead of raising: the resource is not judged
+    compliant, and the preview goes on to the other rules."""
+    try:
+        return run()
+    except UnknownValueError:
+        raise  # a value only `up` knows: the engine reports the rule as not run during preview
+    except Exception as error:  # noqa: BLE001 - any other failure of a check is a finding, never a crash
+        return [_unevaluated(error)]
+
+
+def _unevaluated(error: Exception) -> str:
+    return f"could not evaluate: {type(error).__name__}: {error}"
 
 
 def type_matches(resource_type: str, types: Iterable[str]) -> bool:

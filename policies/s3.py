@@ -25,6 +25,24 @@ OWNERSHIP = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
 GCS_BUCKETS = ("gcp:storage/bucket:Bucket",)
 STATEFUL = (*BUCKETS, *GCS_BUCKETS, "aws:kms/key:Key")
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+# Everything that takes a canned ACL or ACL grants: buckets, their ACL resources, and objects.
+ACL_HOLDERS = (
+    *BUCKETS,
+    "aws:s3/bucketAcl:BucketAcl",
+    "aws:s3/bucketAclV2:BucketAclV2",
+    "aws:s3/bucketObject:BucketObject",
+    "aws:s3/bucketObjectv2:BucketObjectv2",
+    "aws:s3/objectCopy:ObjectCopy",
+)
+PUBLIC_CANNED_ACLS = {
+    "public-read": "anyone can read",
+    "public-read-write": "anyone can read and write",
+    "authenticated-read": "any AWS account can read",
+}
+PUBLIC_GRANTEES = {
+    "http://acs.amazonaws.com/groups/global/AllUsers": "AllUsers (anyone)",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers": "AuthenticatedUsers (any AWS account)",
+}
 
 PROTECTED_ENVIRONMENT = {
     "protectedEnvironment": {
@@ -91,7 +109,9 @@ def _ownership(companions: list[Subject]) -> str | None:
     return "object ownership is not BucketOwnerEnforced (ACLs still apply)"
 
 
-def _bucket_rule(name: str, description: str, severity: Severity, remediation: str, companions, judge):
+def _bucket_rule(
+    name: str, description: str, severity: Severity, remediation: str, companions, judge, controls: tuple[str, ...]
+):
     return stack_rule(
         name=name,
         area="s3",
@@ -101,6 +121,7 @@ def _bucket_rule(name: str, description: str, severity: Severity, remediation: s
         types=BUCKETS,
         reads=companions,
         check=lambda subjects, _config: _per_bucket(subjects, companions, judge),
+        controls=controls,
     )
 
 
@@ -110,6 +131,19 @@ def _public_principal(subject: Subject, _config) -> Iterable[str]:
         public = principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS")))
         if statement.get("Effect") == "Allow" and public:
             yield f"statement {statement.get('Sid', '(no Sid)')} allows any principal ('*')"
+
+
+def _public_acl(subject: Subject, _config) -> Iterable[str]:
+    acl = subject.get("acl")
+    if acl in PUBLIC_CANNED_ACLS:
+        yield f"the canned ACL {acl} means {PUBLIC_CANNED_ACLS[acl]}"
+    # Bucket and ObjectCopy grants carry the grantee inline; BucketAcl nests it in accessControlPolicy.
+    for grant in [*as_list(subject.get("grants")), *as_list(subject.get("accessControlPolicy", "grants"))]:
+        grantee = grant.get("grantee") or grant
+        uri = str(grantee.get("uri", "")).replace("https://", "http://")
+        if uri in PUBLIC_GRANTEES:
+            permissions = as_list(grant.get("permissions")) or as_list(grant.get("permission"))
+            yield f"an ACL grant gives {', '.join(map(str, permissions)) or 'access'} to {PUBLIC_GRANTEES[uri]}"
 
 
 def _force_destroy(subject: Subject, config) -> Iterable[str]:
@@ -130,6 +164,7 @@ POLICIES: list[Rule] = [
         "Add an aws.s3.BucketPublicAccessBlock for the bucket with all four flags set to true.",
         PUBLIC_ACCESS_BLOCK,
         _public_access_block,
+        ("AWS FSBP S3.8", "CIS AWS Foundations 2.1.4"),
     ),
     resource_rule(
         name="s3-no-public-principal",
@@ -137,6 +172,7 @@ POLICIES: list[Rule] = [
         severity=Severity.CRITICAL,
         types=BUCKET_POLICY,
         description="Bucket policies grant nothing to the public principal '*'.",
+        controls=("AWS FSBP S3.2", "AWS FSBP S3.3"),
         remediation="Name the accounts or roles that need access instead of '*', or make the statement a Deny.",
         check=_public_principal,
     ),
@@ -147,6 +183,7 @@ POLICIES: list[Rule] = [
         "Add a BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms and the key's ARN.",
         ENCRYPTION,
         _encryption,
+        ("AWS Security Hub S3.17",),
     ),
     _bucket_rule(
         "s3-tls-only",
@@ -155,6 +192,7 @@ POLICIES: list[Rule] = [
         "Add a Deny statement for s3:* on the bucket and its objects when aws:SecureTransport is false.",
         BUCKET_POLICY,
         _tls_only,
+        ("AWS FSBP S3.5", "CIS AWS Foundations 2.1.1"),
     ),
     _bucket_rule(
         "s3-versioning",
@@ -163,6 +201,7 @@ POLICIES: list[Rule] = [
         "Add a BucketVersioning with status Enabled.",
         VERSIONING,
         _versioning,
+        ("AWS Security Hub S3.14",),
     ),
     _bucket_rule(
         "s3-abort-incomplete-uploads",
@@ -171,6 +210,7 @@ POLICIES: list[Rule] = [
         "Add a lifecycle rule with abortIncompleteMultipartUpload (for example after 7 days).",
         LIFECYCLE,
         _lifecycle,
+        ("AWS FSBP S3.13",),
     ),
     _bucket_rule(
         "s3-ownership-enforced",
@@ -179,6 +219,7 @@ POLICIES: list[Rule] = [
         "Add BucketOwnershipControls with objectOwnership BucketOwnerEnforced.",
         OWNERSHIP,
         _ownership,
+        ("AWS FSBP S3.12",),
     ),
     resource_rule(
         name="s3-no-force-destroy",
@@ -187,6 +228,7 @@ POLICIES: list[Rule] = [
         types=(*BUCKETS, *GCS_BUCKETS),
         config=PROTECTED_ENVIRONMENT,
         description="Buckets of protected environments cannot be deleted together with their objects.",
+        controls=("CIS AWS Foundations 2.1.2",),
         remediation="Set forceDestroy to false; empty a bucket deliberately, with a runbook, before removing it.",
         check=_force_destroy,
     ),
@@ -197,7 +239,19 @@ POLICIES: list[Rule] = [
         types=STATEFUL,
         config=PROTECTED_ENVIRONMENT,
         description="Buckets and KMS keys of protected environments are protected from deletion.",
+        controls=("AWS FSBP KMS.3",),
         remediation="Create the resource with ResourceOptions(protect=True, retain_on_delete=True).",
         check=_protected,
+    ),
+    resource_rule(
+        name="s3-no-public-acl",
+        area="s3",
+        severity=Severity.CRITICAL,
+        types=ACL_HOLDERS,
+        description="No bucket or object ACL grants access to everyone or to every AWS account.",
+        remediation="Drop the ACL (BucketOwnerEnforced ownership disables ACLs) and grant access with a bucket "
+        "policy naming the principals.",
+        check=_public_acl,
+        controls=("AWS FSBP S3.2", "AWS FSBP S3.3", "AWS FSBP S3.12"),
     ),
 ]

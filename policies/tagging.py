@@ -10,7 +10,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from components.tagging import REQUIRED_COST_TAGS, aws_tag_problems
-from policies.rules import Rule, Subject, plain, resource_rule
+from policies.rules import Rule, Subject, as_list, plain, resource_rule
 from rayplat.provider_types import is_taggable, takes
 
 GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -19,6 +19,9 @@ GCP_MAX_LABELS = 64
 GCP_LABEL_PROPERTIES = ("labels", "resourceLabels", "userLabels")
 
 _REQUIRED = {"type": "array", "items": {"type": "string"}, "default": list(REQUIRED_COST_TAGS)}
+LAUNCH_TEMPLATE = ("aws:ec2/launchTemplate:LaunchTemplate",)
+# What an EKS node's launch template creates: the bill of a GPU node is mostly these three.
+LAUNCHED_RESOURCE_TYPES = ["instance", "volume", "network-interface"]
 
 
 def _provider_map(subject: Subject, key: str, inner: str | None = None) -> dict[str, str]:
@@ -58,6 +61,19 @@ def _add_missing_tags(subject: Subject, config) -> Mapping[str, Any] | None:
 def _tag_limits(subject: Subject, _config) -> Iterable[str]:
     for key, message in aws_tag_problems(effective_tags(subject)):
         yield f"tag {key}: {message}" if key else message
+
+
+def _launch_template_tags(subject: Subject, config) -> Iterable[str]:
+    """Neither the template's own tags nor the provider's default tags reach what it launches: only its tag
+    specifications do (and managed node group tags stop at the group)."""
+    for kind in config["resourceTypes"]:
+        tags: dict[str, str] = {}
+        for spec in as_list(subject.get("tagSpecifications")):
+            if spec.get("resourceType") == kind:
+                tags.update(plain(spec.get("tags")) or {})
+        missing = [k for k in config["requiredTags"] if not tags.get(k)]
+        if missing:
+            yield f"{kind}s launched from the template lack cost tags {', '.join(missing)} (tagSpecifications)"
 
 
 def _gcp_labels(subject: Subject, config) -> Iterable[str]:
@@ -102,6 +118,7 @@ POLICIES: list[Rule] = [
             },
         },
         description="Every taggable AWS resource carries the cost tags, directly or from the provider's defaults.",
+        controls=("AWS Resource Tagging Standard", "EKS BP Cost awareness: Tagging of Resources"),
         remediation="Set the stack's tags (the platform applies them everywhere); at the remediate level, tags "
         "named in defaultValues are added at deploy time.",
     ),
@@ -113,7 +130,29 @@ POLICIES: list[Rule] = [
         when=is_taggable,
         check=_tag_limits,
         description="Tags stay within AWS's limits: 50 per resource, key and value lengths, no 'aws:' prefix.",
+        controls=("EKS BP Cost awareness: Tagging of Resources",),
         remediation="Shorten or drop tags; keys and values may hold letters, digits, spaces and _ . : / = + - @.",
+    ),
+    resource_rule(
+        name="aws-launch-template-tags",
+        area="tagging",
+        severity=Severity.MEDIUM,
+        types=LAUNCH_TEMPLATE,
+        check=_launch_template_tags,
+        config={
+            "requiredTags": _REQUIRED,
+            "resourceTypes": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": LAUNCHED_RESOURCE_TYPES,
+                "description": "Resource types the template must tag at launch.",
+            },
+        },
+        description="Launch templates tag the instances, volumes and network interfaces they launch with the cost "
+        "tags.",
+        remediation="Give the template one tagSpecification per resource type with the stack's tags "
+        "(components/aws/nodepools.py does).",
+        controls=("AWS Resource Tagging Standard", "EKS BP Cost awareness: Tagging of Resources"),
     ),
     resource_rule(
         name="gcp-labels",

@@ -47,8 +47,8 @@ def test_every_control_plane_log_is_on_with_a_retention(plan):
 
 def test_admin_role_gets_cluster_admin_through_an_access_entry(plan):
     admin_arn = json.loads(read_stack_config(plan.stack)["ray-platform:cluster"])["adminRoleArn"]
-    entry = resource(plan, "aws:eks/accessEntry:AccessEntry")
-    association = resource(plan, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    entry = resource(plan, "aws:eks/accessEntry:AccessEntry", f"{plan.stack}-admin")
+    association = resource(plan, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", f"{plan.stack}-admin")
     assert entry.inputs["principalArn"] == admin_arn
     assert association.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
     assert _cluster(plan).inputs["accessConfig"]["authenticationMode"] == "API"

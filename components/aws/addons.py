@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -16,6 +17,12 @@ _ADDON_IDENTITIES = {
     "vpc-cni": ("aws-node", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"),
     "aws-ebs-csi-driver": ("ebs-csi-controller-sa", "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"),
 }
+
+# The add-ons' configuration values (`aws eks describe-addon-configuration`). The VPC CNI enforces
+# Kubernetes NetworkPolicies only with its network policy agent on: without it every team policy is inert.
+# The agent runs in the aws-node pods and calls no AWS API, so neither the node role nor the add-on's IRSA
+# role needs more; EKS runs the network policy controller in the control plane.
+ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,9 @@ class CoreAddons(pulumi.ComponentResource):
                     addon_name=addon,
                     addon_version=version,
                     service_account_role_arn=role_arn,
+                    configuration_values=json.dumps(ADDON_CONFIGURATION[addon])
+                    if addon in ADDON_CONFIGURATION
+                    else None,
                     resolve_conflicts_on_create="OVERWRITE",
                     resolve_conflicts_on_update="PRESERVE",
                     tags=args.tags,

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.aws.account import AwsAccount
 from components.aws.addons import CoreAddons, CoreAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.eks import EksCluster, EksClusterArgs
@@ -36,6 +37,7 @@ class AwsCluster(pulumi.ComponentResource):
             f"{name}-aws", region=region, default_tags={"tags": tags}, opts=pulumi.ResourceOptions(parent=self)
         )
         here = pulumi.ResourceOptions(parent=self)
+        account = AwsAccount.of(provider, region)
 
         self.vpc_id, private_subnets = self._network(name, config, cluster_name, provider)
         endpoint = config.cluster.endpoint
@@ -48,11 +50,13 @@ class AwsCluster(pulumi.ComponentResource):
                 public_endpoint=endpoint.access == "public",
                 public_cidrs=endpoint.public_cidrs,
                 admin_role_arn=config.admin_role_arn,
+                deploy_role_arn=config.cluster.deploy_role_arn,
+                log_retention_days=config.log_retention_days,
                 protect=config.protected,
                 tags=tags,
             ),
             provider=provider,
-            region=region,
+            account=account,
             opts=here,
         )
 
@@ -92,9 +96,11 @@ class AwsCluster(pulumi.ComponentResource):
                 protect=config.protected,
                 noncurrent_version_expiration_days=storage.noncurrent_version_expiration_days,
                 abort_incomplete_multipart_upload_days=storage.abort_incomplete_multipart_upload_days,
+                admin_role_arn=config.admin_role_arn,
                 tags=tags,
             ),
             provider=provider,
+            account=account,
             opts=here,
         )
 
@@ -102,7 +108,7 @@ class AwsCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.eks.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks.cluster]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks.cluster, *self.eks.access]),
         )
         # EKS has no default StorageClass since 1.30: Prometheus (and team volumes) get encrypted,
         # expandable gp3 volumes that outlive their claims.

@@ -9,9 +9,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import iam_documents
+from components.aws.account import AwsAccount
 from components.aws.identity import Oidc
+from components.aws.keys import customer_key
 from components.options import child_options, require
-from components.tagging import with_name
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -19,7 +20,6 @@ NODE_MANAGED_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 )
-LOG_RETENTION_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,12 @@ class EksClusterArgs:
     public_endpoint: bool
     public_cidrs: list[str]
     admin_role_arn: str
+    log_retention_days: int
     tags: dict[str, str]
-    # Production: the key that encrypts the cluster's secrets can be neither deleted nor lost.
+    # The role that runs `pulumi up`, given an explicit access entry; None keeps EKS's implicit
+    # cluster-admin for the cluster's creator.
+    deploy_role_arn: str | None = None
+    # Production: the keys and the control-plane logs can be neither deleted nor lost.
     protect: bool = False
 
 
@@ -71,6 +75,8 @@ class EksCluster(pulumi.ComponentResource):
     oidc: Oidc
     node_role: aws.iam.Role
     cluster: aws.eks.Cluster
+    # The cluster-admin access entries' policy associations: Kubernetes resources wait for them.
+    access: list[aws.eks.AccessPolicyAssociation]
 
     def __init__(
         self,
@@ -78,25 +84,14 @@ class EksCluster(pulumi.ComponentResource):
         args: EksClusterArgs,
         *,
         provider: aws.Provider,
-        region: str,
+        account: AwsAccount,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("rayplat:aws:EksCluster", name, None, opts)
         child = child_options(self, provider, opts)
         tags = args.tags
-
-        secrets_key = aws.kms.Key(
-            f"{name}-secrets",
-            description=f"Envelope encryption of {args.cluster_name} Kubernetes secrets",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=with_name(tags, f"{name}-secrets"),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
-            ),
-        )
-        aws.kms.Alias(
-            f"{name}-secrets", name=f"alias/{args.cluster_name}-secrets", target_key_id=secrets_key.key_id, opts=child
+        stateful = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
         )
 
         cluster_role = aws.iam.Role(
@@ -111,15 +106,20 @@ class EksCluster(pulumi.ComponentResource):
             policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
             opts=child,
         )
-        # Created here, so that it carries tags and a retention, before EKS would create it unbounded.
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-control-plane",
-            name=f"/aws/eks/{args.cluster_name}/cluster",
-            retention_in_days=LOG_RETENTION_DAYS,
+
+        secrets_key = customer_key(
+            f"{name}-secrets",
+            alias=f"alias/{args.cluster_name}-secrets",
+            description=f"Envelope encryption of {args.cluster_name} Kubernetes secrets",
+            policy=pulumi.Output.all(account.account_id, account.partition, cluster_role.arn).apply(
+                lambda v: json.dumps(iam_documents.secrets_key_policy(v[0], args.admin_role_arn, v[2], v[1]))
+            ),
             tags=tags,
-            opts=child,
+            key_opts=stateful,
+            alias_opts=child,
         )
 
+        log_group = self._control_plane_logs(name, args, account, child, stateful)
         self.cluster = aws.eks.Cluster(
             name,
             name=args.cluster_name,
@@ -133,29 +133,21 @@ class EksCluster(pulumi.ComponentResource):
             },
             encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
-            # The identity that runs `pulumi up` installs the kubernetes layer, so it is made cluster admin;
-            # humans get in through the admin role's access entry below.
-            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            # With a deploy role, access is by explicit access entries only; without one, EKS makes the
+            # identity that runs `pulumi up` cluster admin, for it installs the kubernetes layer.
+            access_config={
+                "authentication_mode": "API",
+                "bootstrap_cluster_creator_admin_permissions": args.deploy_role_arn is None,
+            },
             tags=tags,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[policy_attachment, log_group])),
         )
 
-        admin = aws.eks.AccessEntry(
-            f"{name}-admin",
-            cluster_name=self.cluster.name,
-            principal_arn=args.admin_role_arn,
-            type="STANDARD",
-            tags=tags,
-            opts=child,
-        )
-        aws.eks.AccessPolicyAssociation(
-            f"{name}-admin",
-            cluster_name=self.cluster.name,
-            principal_arn=admin.principal_arn,
-            policy_arn=CLUSTER_ADMIN_POLICY,
-            access_scope={"type": "cluster"},
-            opts=child,
-        )
+        self.access = [
+            self._cluster_admin(f"{name}-{who}", principal, tags, child)
+            for who, principal in (("admin", args.admin_role_arn), ("deploy", args.deploy_role_arn))
+            if principal is not None
+        ]
 
         issuer = self.cluster.identities.apply(
             lambda ids: require(ids and ids[0].oidcs and ids[0].oidcs[0].issuer, "EKS OIDC issuer")
@@ -189,6 +181,53 @@ class EksCluster(pulumi.ComponentResource):
                 self.cluster.name,
                 self.cluster.endpoint,
                 self.cluster.certificate_authority.data,
-            ).apply(lambda v: kubeconfig(v[0], v[1], v[2], region))
+            ).apply(lambda v: kubeconfig(v[0], v[1], v[2], account.region))
         )
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "oidc_provider_arn": oidc_provider.arn})
+
+    def _control_plane_logs(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        account: AwsAccount,
+        child: pulumi.ResourceOptions,
+        stateful: pulumi.ResourceOptions,
+    ) -> aws.cloudwatch.LogGroup:
+        """The group EKS writes its control-plane logs to, created first so that it has a retention and a key."""
+        group_name = f"/aws/eks/{args.cluster_name}/cluster"
+        key = customer_key(
+            f"{name}-logs",
+            alias=f"alias/{args.cluster_name}-logs",
+            description=f"Encryption of the {args.cluster_name} control-plane logs",
+            policy=pulumi.Output.all(account.account_id, account.partition, account.dns_suffix).apply(
+                lambda v: json.dumps(
+                    iam_documents.log_key_policy(v[0], args.admin_role_arn, group_name, account.region, v[1], v[2])
+                )
+            ),
+            tags=args.tags,
+            key_opts=stateful,
+            alias_opts=child,
+        )
+        return aws.cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            name=group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=key.arn,
+            tags=args.tags,
+            opts=stateful,
+        )
+
+    def _cluster_admin(
+        self, name: str, principal_arn: str, tags: dict[str, str], child: pulumi.ResourceOptions
+    ) -> aws.eks.AccessPolicyAssociation:
+        entry = aws.eks.AccessEntry(
+            name, cluster_name=self.cluster.name, principal_arn=principal_arn, type="STANDARD", tags=tags, opts=child
+        )
+        return aws.eks.AccessPolicyAssociation(
+            name,
+            cluster_name=self.cluster.name,
+            principal_arn=entry.principal_arn,
+            policy_arn=CLUSTER_ADMIN_POLICY,
+            access_scope={"type": "cluster"},
+            opts=child,
+        )

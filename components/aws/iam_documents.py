@@ -14,6 +14,31 @@ OBJECT_READ_WRITE_ACTIONS = [
     "s3:ListMultipartUploadParts",
 ]
 KMS_DATA_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# Managing a key, never using it: the administrators of a key cannot decrypt with it by this grant alone.
+KEY_ADMINISTRATION_ACTIONS = [
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:ListKeyPolicies",
+    "kms:PutKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:ListKeyRotations",
+    "kms:RotateKeyOnDemand",
+    "kms:UpdateKeyDescription",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:ListResourceTags",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:CreateAlias",
+    "kms:UpdateAlias",
+    "kms:DeleteAlias",
+    "kms:ListGrants",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+]
 
 
 def _document(*statements: Document) -> Document:
@@ -76,6 +101,118 @@ def deny_insecure_transport(bucket_arn: str) -> Document:
             "Resource": [bucket_arn, f"{bucket_arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
+    )
+
+
+def account_root(account_id: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account_id}:root"
+
+
+def _key_administration(account_id: str, admin_role_arn: str, partition: str) -> Document:
+    """Who may manage a key (in a key policy, ``Resource: *`` is the key itself).
+
+    The cluster admin role from config administers the key by this policy alone. The account root is kept
+    beside it, for administration only, as AWS's default key policy recommends: the root cannot be deleted,
+    so the key never becomes unmanageable if the admin role is, and it lets IAM policies delegate
+    administration, which the deploying identity needs (KMS refuses a key policy that would lock out the
+    principal creating it). Neither principal may use the key by this statement."""
+    return {
+        "Sid": "KeyAdministration",
+        "Effect": "Allow",
+        "Principal": {"AWS": [account_root(account_id, partition), admin_role_arn]},
+        "Action": KEY_ADMINISTRATION_ACTIONS,
+        "Resource": "*",
+    }
+
+
+def secrets_key_policy(account_id: str, admin_role_arn: str, cluster_role_arn: str, partition: str = "aws") -> Document:
+    """The key that envelope-encrypts a cluster's Kubernetes secrets: used by the EKS cluster role only."""
+    return _document(
+        _key_administration(account_id, admin_role_arn, partition),
+        {
+            "Sid": "ClusterEnvelopeEncryption",
+            "Effect": "Allow",
+            "Principal": {"AWS": cluster_role_arn},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:ListGrants"],
+            "Resource": "*",
+        },
+        {
+            # CreateCluster makes a grant for EKS on the caller's behalf; only grants to AWS services.
+            "Sid": "GrantsToAwsServices",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id, partition)},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    )
+
+
+def artifact_key_policy(
+    account_id: str,
+    admin_role_arn: str,
+    bucket_arn: str,
+    region: str,
+    partition: str = "aws",
+    dns_suffix: str = "amazonaws.com",
+) -> Document:
+    """The artifact bucket's key: used only through S3, only for this bucket's objects, only by principals
+    of this account whose IAM policy names the key (the Ray IRSA roles, see ``artifact_access``).
+
+    The roles are not named here: they are created later, per team, with policies that name this key, so
+    naming them would make the key depend on what depends on it."""
+    return _document(
+        _key_administration(account_id, admin_role_arn, partition),
+        {
+            "Sid": "UseThroughS3ForThisBucket",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id, partition)},
+            "Action": KMS_DATA_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix}", "kms:CallerAccount": account_id},
+                # S3 passes the bucket ARN (bucket keys) or the object ARN as encryption context.
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/*"]},
+            },
+        },
+    )
+
+
+def log_group_arn(account_id: str, region: str, log_group: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group}"
+
+
+def log_key_policy(
+    account_id: str,
+    admin_role_arn: str,
+    log_group: str,
+    region: str,
+    partition: str = "aws",
+    dns_suffix: str = "amazonaws.com",
+) -> Document:
+    """The key of one CloudWatch log group: CloudWatch Logs may use it for that group's data only."""
+    return _document(
+        _key_administration(account_id, admin_role_arn, partition),
+        {
+            "Sid": "CloudWatchLogsForOneGroup",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.{dns_suffix}"},
+            "Action": [
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+                "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+            ],
+            "Resource": "*",
+            # CloudWatch Logs passes the log group's ARN as encryption context (a string-typed key).
+            "Condition": {
+                "StringEquals": {
+                    "kms:EncryptionContext:aws:logs:arn": log_group_arn(account_id, region, log_group, partition)
+                }
+            },
+        },
     )
 
 

@@ -9,6 +9,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import iam_documents
+from components.aws.account import AwsAccount
+from components.aws.keys import customer_key
 from components.options import child_options
 from components.tagging import with_name
 
@@ -20,6 +22,8 @@ class ArtifactStoreArgs:
     protect: bool
     noncurrent_version_expiration_days: int
     abort_incomplete_multipart_upload_days: int
+    # Administers the bucket's key (with the account root), see iam_documents.artifact_key_policy.
+    admin_role_arn: str
     tags: dict[str, str]
 
 
@@ -29,7 +33,13 @@ class ArtifactStore(pulumi.ComponentResource):
     key_arn: pulumi.Output[str]
 
     def __init__(
-        self, name: str, args: ArtifactStoreArgs, *, provider: aws.Provider, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: ArtifactStoreArgs,
+        *,
+        provider: aws.Provider,
+        account: AwsAccount,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("rayplat:aws:ArtifactStore", name, None, opts)
         child = child_options(self, provider, opts)
@@ -39,21 +49,6 @@ class ArtifactStore(pulumi.ComponentResource):
             child, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=not args.force_destroy)
         )
 
-        key = aws.kms.Key(
-            f"{name}-key",
-            description="Encryption of the Ray artifact bucket",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=with_name(args.tags, f"{name}-key"),
-            opts=stateful,
-        )
-        aws.kms.Alias(
-            f"{name}-key",
-            name=f"alias/{name}",
-            target_key_id=key.key_id,
-            opts=child,
-        )
-
         bucket = aws.s3.Bucket(
             name,
             bucket=args.bucket_name,
@@ -61,6 +56,21 @@ class ArtifactStore(pulumi.ComponentResource):
             tags=with_name(args.tags, name),
             opts=stateful,
         )
+        # The key's policy names the bucket, so the bucket comes first.
+        key = customer_key(
+            f"{name}-key",
+            alias=f"alias/{name}",
+            description="Encryption of the Ray artifact bucket",
+            policy=pulumi.Output.all(account.account_id, account.partition, account.dns_suffix, bucket.arn).apply(
+                lambda v: json.dumps(
+                    iam_documents.artifact_key_policy(v[0], args.admin_role_arn, v[3], account.region, v[1], v[2])
+                )
+            ),
+            tags=args.tags,
+            key_opts=stateful,
+            alias_opts=child,
+        )
+
         public_access = aws.s3.BucketPublicAccessBlock(
             name,
             bucket=bucket.id,
