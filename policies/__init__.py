@@ -4,7 +4,7 @@
 runs the same objects in-process on the offline plan.
 """
 
-from policies import eks, gcp, iam, kubernetes, network, s3, tagging
+from policies import eks, gcp, gcp_iam, gcp_kms, gcp_network, gke, iam, kubernetes, network, s3, tagging
 from policies.rules import Rule
 
 PACK_NAME = "ray-platform"
@@ -16,4 +16,8 @@ ALL_POLICIES: list[Rule] = [
     *kubernetes.POLICIES,
     *tagging.POLICIES,
     *gcp.POLICIES,
+    *gke.POLICIES,
+    *gcp_iam.POLICIES,
+    *gcp_network.POLICIES,
+    *gcp_kms.POLICIES,
 ]
