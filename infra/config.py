@@ -34,6 +34,8 @@ from components import versions
 from components.aws.instance_types import GPU_FAMILIES, GPU_INSTANCE_TYPES
 from components.gcp.machine_types import (
     ATTACHABLE,
+    CPU_MACHINE_FAMILIES,
+    CPU_MACHINES,
     GCP_REGIONS,
     GPU_MACHINES,
     ZONE_ACCELERATORS,
@@ -79,6 +81,7 @@ CLOUDWATCH_RETENTION_DAYS = (
 LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 
 _NO_GPU = GpuMachine("", None, 0, 0.0)
+_GKE_SECURITY_GROUP = re.compile(r"^gke-security-groups@([a-z0-9-]+\.)+[a-z]{2,}$")
 _GKE_CLUSTER_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 _GCP_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
@@ -207,6 +210,10 @@ class SystemPool(NodePool):
         for i, name in enumerate(self.instance_types):
             if name in GPU_INSTANCE_TYPES or GPU_MACHINES.get(name, _NO_GPU).gpus:
                 yield f"instanceTypes[{i}]", f"'{name}' is a GPU instance type; the system pool runs CPU nodes"
+            # An AWS type on GCP is reported with the cross-key rules.
+            elif context.get("cloud") == "gcp" and "." not in name and name not in CPU_MACHINES:
+                families = ", ".join(f"{f}-*" for f in CPU_MACHINE_FAMILIES)
+                yield f"instanceTypes[{i}]", f"'{name}' is not a known GCP CPU machine type ({families})"
 
 
 class Accelerator(_Model):
@@ -537,6 +544,18 @@ class Gcp(_Model):
     bucket_kms_key: str | None = Field(
         default=None, pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"
     )
+    # Google Groups for RBAC: the gke-security-groups@<domain> group whose member groups RoleBindings name.
+    rbac_security_group: str | None = None
+
+    @field_validator("rbac_security_group")
+    @classmethod
+    def _rbac_security_group(cls, group: str | None) -> str | None:
+        if group is not None and not _GKE_SECURITY_GROUP.match(group):
+            _fail(
+                f"'{group}' must be gke-security-groups@<your domain>: GKE resolves group membership for RBAC "
+                "only through the group of that name"
+            )
+        return group
 
     @field_validator("region")
     @classmethod
@@ -613,6 +632,9 @@ class Existing(_Model):
     object_store: ExistingObjectStore
     # False where the cluster already runs the NVIDIA device plugin (for example the GPU Operator).
     install_device_plugin: bool = True
+    # The stack's statement that the cluster's CNI enforces NetworkPolicy (Calico, Cilium, kindnetd in
+    # kind 0.24 and later, ...): team isolation rests on it.
+    network_policy_enforced: bool = False
 
     @model_validator(mode="after")
     def _unique_pools(self) -> Existing:
@@ -743,6 +765,7 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         yield "observability.managedPrometheus", "is supported on AWS (Amazon Managed Prometheus) only"
     if raw.get("cloud") == "gcp":
         yield from _gcp_rules(raw, tags)
+    yield from _team_enforcers(raw)
 
 
 def _present(raw: Mapping[str, Any], path: str) -> bool:
@@ -804,6 +827,26 @@ def _gcp_rules(raw: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterable[tupl
     name = _mapping(raw.get("cluster")).get("name")
     if isinstance(name, str) and not _GKE_CLUSTER_NAME.match(name):
         yield "cluster.name", f"'{name}' is not a GKE cluster name (lowercase, at most 40 characters)"
+
+
+def _team_enforcers(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    """Teams are isolated by NetworkPolicies and given access by RoleBindings to their group: refuse teams
+    on a cluster where nothing would enforce the one or fill the other."""
+    if not raw.get("teams"):
+        return
+    if raw.get("cloud") == "gcp" and _mapping(raw.get("gcp")).get("rbacSecurityGroup") is None:
+        yield (
+            "gcp.rbacSecurityGroup",
+            "required when teams are declared: each team's RoleBinding names a Google group, and GKE puts "
+            "users in groups only through Google Groups for RBAC (gke-security-groups@<your domain>)",
+        )
+    existing = _mapping(raw.get("existing"))
+    if raw.get("cloud") == "existing" and existing and existing.get("networkPolicyEnforced") is not True:
+        yield (
+            "existing.networkPolicyEnforced",
+            "must be true when teams are declared: teams are isolated by NetworkPolicies, which only a CNI that "
+            "enforces them applies (Calico, Cilium, kindnetd from kind 0.24); elsewhere they are ignored",
+        )
 
 
 def _team_rules(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:

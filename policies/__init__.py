@@ -4,7 +4,7 @@
 runs the same objects in-process on the offline plan.
 """
 
-from policies import eks, eks_access, gcp, iam, kms, kubernetes, network, s3, tagging
+from policies import eks, eks_access, gcp, gcp_iam, gcp_kms, gcp_network, gke, iam, kms, kubernetes, network, s3, tagging
 from policies.rules import Rule
 
 PACK_NAME = "ray-platform"
@@ -18,4 +18,8 @@ ALL_POLICIES: list[Rule] = [
     *kubernetes.POLICIES,
     *tagging.POLICIES,
     *gcp.POLICIES,
+    *gke.POLICIES,
+    *gcp_iam.POLICIES,
+    *gcp_network.POLICIES,
+    *gcp_kms.POLICIES,
 ]

@@ -9,19 +9,12 @@ from collections.abc import Iterable
 from pulumi_policy import Severity
 
 from components.gcp.machine_types import GPU_MACHINES
+from policies.gcp_iam import ALL_IAM, UnreadableGrant, grants
 from policies.rules import Rule, Subject, as_list, resource_rule
 
 CLUSTER = ("gcp:container/cluster:Cluster",)
 NODE_POOL = ("gcp:container/nodePool:NodePool",)
 BUCKET = ("gcp:storage/bucket:Bucket",)
-IAM_GRANTS = (
-    "gcp:projects/iAMMember:IAMMember",
-    "gcp:projects/iAMBinding:IAMBinding",
-    "gcp:storage/bucketIAMMember:BucketIAMMember",
-    "gcp:storage/bucketIAMBinding:BucketIAMBinding",
-    "gcp:serviceaccount/iAMMember:IAMMember",
-    "gcp:serviceaccount/iAMBinding:IAMBinding",
-)
 PRIMITIVE_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
 
 
@@ -63,6 +56,8 @@ def _shielded(subject: Subject, _config) -> Iterable[str]:
     shielded = _node_config(subject).get("shieldedInstanceConfig", {})
     if subject.type in NODE_POOL and shielded.get("enableSecureBoot") is not True:
         yield "secure boot is off on the pool's nodes"
+    if subject.type in NODE_POOL and shielded.get("enableIntegrityMonitoring") is False:
+        yield "integrity monitoring is off on the pool's nodes"
 
 
 def _node_identity(subject: Subject, _config) -> Iterable[str]:
@@ -105,8 +100,12 @@ def _versioning(subject: Subject, _config) -> Iterable[str]:
 
 
 def _primitive_roles(subject: Subject, _config) -> Iterable[str]:
-    role = subject.get("role", default="")
-    if role in PRIMITIVE_ROLES:
+    try:
+        found = grants(subject)
+    except UnreadableGrant as exc:
+        yield f"cannot judge the grant: {exc}"
+        return
+    for role in sorted({role for role, _ in found if role in PRIMITIVE_ROLES}):
         yield f"grants the primitive role {role}; use a predefined or custom role"
 
 
@@ -119,6 +118,7 @@ POLICIES: list[Rule] = [
         check=_private_nodes,
         description="GKE nodes have private addresses only.",
         remediation="Set privateClusterConfig.enablePrivateNodes (the platform's clusters do) and egress through NAT.",
+        controls=("CIS GKE 5.6.5",),
     ),
     resource_rule(
         name="gke-control-plane-access",
@@ -128,6 +128,7 @@ POLICIES: list[Rule] = [
         check=_control_plane_access,
         description="The GKE control plane is private, or reachable from listed networks only.",
         remediation="Use cluster.endpoint.access private, or list your CIDRs in cluster.endpoint.publicCidrs.",
+        controls=("CIS GKE 5.6.3", "CIS GKE 5.6.4"),
     ),
     resource_rule(
         name="gke-workload-identity",
@@ -137,6 +138,7 @@ POLICIES: list[Rule] = [
         check=_workload_identity,
         description="Pods get Google identities through Workload Identity, never the node's service account.",
         remediation="Set workloadIdentityConfig on the cluster and workloadMetadataConfig.mode GKE_METADATA on pools.",
+        controls=("CIS GKE 5.2.2", "CIS GKE 5.4.1"),
     ),
     resource_rule(
         name="gke-shielded-nodes",
@@ -144,8 +146,10 @@ POLICIES: list[Rule] = [
         severity=Severity.MEDIUM,
         types=(*CLUSTER, *NODE_POOL),
         check=_shielded,
-        description="GKE nodes are shielded VMs with secure boot.",
-        remediation="Keep enableShieldedNodes on and set shieldedInstanceConfig.enableSecureBoot on every pool.",
+        description="GKE nodes are shielded VMs with secure boot and integrity monitoring.",
+        remediation="Keep enableShieldedNodes on and set shieldedInstanceConfig.enableSecureBoot and "
+        "enableIntegrityMonitoring on every pool.",
+        controls=("CIS GKE 5.5.5", "CIS GKE 5.5.6", "CIS GKE 5.5.7"),
     ),
     resource_rule(
         name="gke-no-default-service-account",
@@ -155,6 +159,7 @@ POLICIES: list[Rule] = [
         check=_node_identity,
         description="GKE nodes run as a dedicated least-privilege service account, not the default compute one.",
         remediation="Create a node service account with logging, monitoring and registry-read roles only.",
+        controls=("CIS GKE 5.2.1",),
     ),
     resource_rule(
         name="gke-legacy-auth-off",
@@ -164,6 +169,7 @@ POLICIES: list[Rule] = [
         check=_legacy_auth,
         description="Legacy ABAC and client certificates are off on GKE clusters.",
         remediation="Set enableLegacyAbac false and masterAuth.clientCertificateConfig.issueClientCertificate false.",
+        controls=("CIS GKE 5.8.1", "CIS GKE 5.8.3"),
     ),
     resource_rule(
         name="gke-gpu-pools-tainted",
@@ -182,6 +188,7 @@ POLICIES: list[Rule] = [
         check=_public_access_prevention,
         description="Buckets enforce public access prevention.",
         remediation="Set publicAccessPrevention to enforced.",
+        controls=("CIS GCP 5.1",),
     ),
     resource_rule(
         name="gcs-uniform-access",
@@ -191,6 +198,7 @@ POLICIES: list[Rule] = [
         check=_uniform_access,
         description="Buckets use uniform bucket-level access, so IAM alone decides who reads.",
         remediation="Set uniformBucketLevelAccess to true.",
+        controls=("CIS GCP 5.2",),
     ),
     resource_rule(
         name="gcs-versioning",
@@ -205,9 +213,10 @@ POLICIES: list[Rule] = [
         name="gcp-no-primitive-roles",
         area="gcp",
         severity=Severity.HIGH,
-        types=IAM_GRANTS,
+        types=ALL_IAM,
         check=_primitive_roles,
         description="No IAM grant uses the primitive owner, editor or viewer roles.",
         remediation="Grant the predefined role that covers the need (for objects, roles/storage.objectUser).",
+        controls=("CIS GCP 1.5",),
     ),
 ]

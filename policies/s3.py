@@ -23,7 +23,7 @@ LIFECYCLE = (
 )
 OWNERSHIP = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
 GCS_BUCKETS = ("gcp:storage/bucket:Bucket",)
-STATEFUL = (*BUCKETS, *GCS_BUCKETS, "aws:kms/key:Key")
+STATEFUL = (*BUCKETS, *GCS_BUCKETS, "aws:kms/key:Key", "gcp:kms/cryptoKey:CryptoKey")
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 # Everything that takes a canned ACL or ACL grants: buckets, their ACL resources, and objects.
 ACL_HOLDERS = (

@@ -17,6 +17,9 @@ GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 GCP_MAX_LABELS = 64
 GCP_LABEL_PROPERTIES = ("labels", "resourceLabels", "userLabels")
+GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
+# The properties that must carry the cost labels, and their argument names in the SDK.
+_COST_LABELLED = {"labels": "labels", "resourceLabels": "resource_labels"}
 
 _REQUIRED = {"type": "array", "items": {"type": "string"}, "default": list(REQUIRED_COST_TAGS)}
 LAUNCH_TEMPLATE = ("aws:ec2/launchTemplate:LaunchTemplate",)
@@ -79,14 +82,27 @@ def _launch_template_tags(subject: Subject, config) -> Iterable[str]:
 def _gcp_labels(subject: Subject, config) -> Iterable[str]:
     defaults = _provider_map(subject, "defaultLabels")
     for prop in GCP_LABEL_PROPERTIES:
-        if prop == "labels" and takes(subject.type, "labels"):
-            labels = {**defaults, **(plain(subject.get(prop)) or {})}
-            missing = [k for k in config["requiredLabels"] if not labels.get(k)]
-            if missing:
-                yield f"missing labels {', '.join(missing)}"
-        else:
-            labels = plain(subject.get(prop)) or {}
-        yield from _label_rules(prop, labels)
+        labels = _labels(subject.get(prop))
+        # The provider's default labels join a resource's labels (GKE's resourceLabels too).
+        if prop in _COST_LABELLED and takes(subject.type, _COST_LABELLED[prop]):
+            yield from _missing(prop, {**defaults, **(labels or {})}, config)
+        yield from _label_rules(prop, labels or {})
+    if subject.type == GKE_NODE_POOL:
+        # Node VMs and disks get nodeConfig.resourceLabels, which the provider's defaults never reach.
+        labels = _labels(subject.get("nodeConfig", "resourceLabels")) or {}
+        yield from _missing("nodeConfig.resourceLabels", labels, config)
+        yield from _label_rules("nodeConfig.resourceLabels", labels)
+
+
+def _labels(value: Any) -> dict[str, str] | None:
+    value = plain(value)
+    return value if isinstance(value, dict) else None
+
+
+def _missing(prop: str, labels: dict[str, str], config) -> Iterable[str]:
+    missing = [k for k in config["requiredLabels"] if not labels.get(k)]
+    if missing:
+        yield f"missing labels {', '.join(missing)}" + ("" if prop == "labels" else f" in {prop}")
 
 
 def _label_rules(prop: str, labels: dict[str, str]) -> Iterable[str]:
@@ -160,9 +176,10 @@ POLICIES: list[Rule] = [
         severity=Severity.MEDIUM,
         types=("gcp:*",),
         check=_gcp_labels,
-        when=lambda t: any(takes(t, p) for p in ("labels", "resource_labels", "user_labels")),
+        when=lambda t: t == GKE_NODE_POOL or any(takes(t, p) for p in ("labels", "resource_labels", "user_labels")),
         config={"requiredLabels": _REQUIRED},
-        description="GCP resources carry the cost labels, lowercase and within GCP's label rules.",
+        description="GCP resources carry the cost labels (GKE node pools on their nodes), lowercase and within "
+        "GCP's label rules.",
         remediation="Use lowercase keys [a-z][a-z0-9_-] and values [a-z0-9_-], at most 63 characters, 64 labels.",
     ),
 ]

@@ -444,8 +444,9 @@ def _baseline_report(stack: str, config: str):
 
 def test_every_rule_has_a_case():
     from tests.test_policy_aws import AWS_CASES
+    from tests.test_policy_gcp import GCP_CASES
 
-    assert {c.policy for c in [*CASES, *AWS_CASES]} == {p.name for p in ALL_POLICIES}
+    assert {c.policy for c in [*CASES, *AWS_CASES, *GCP_CASES]} == {p.name for p in ALL_POLICIES}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.policy for c in CASES])

@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 
 from components.gcp.gke import GkeCluster, GkeClusterArgs
 from components.gcp.identity import workload_identity_binder
+from components.gcp.kms import SecretsKey, SecretsKeyArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.nodepools import GkeNodePool, GkeNodePoolArgs
 from components.gcp.storage import GcsArtifactStore, GcsArtifactStoreArgs
@@ -47,6 +48,26 @@ class GcpCluster(pulumi.ComponentResource):
             opts=here,
         )
         endpoint = config.cluster.endpoint
+        # Protected environments encrypt Kubernetes secrets with a key of their own (the parity of EKS
+        # envelope encryption) and make same-node pod traffic visible to the VPC.
+        secrets_key = None
+        if config.protected:
+            project = gcp.organizations.get_project_output(
+                project_id=settings.project, opts=pulumi.InvokeOptions(provider=provider)
+            )
+            secrets_key = SecretsKey(
+                f"{name}-secrets",
+                SecretsKeyArgs(
+                    cluster_name=cluster_name,
+                    project=settings.project,
+                    location=settings.region,
+                    project_number=project.number,
+                    labels=labels,
+                    protect=config.protected,
+                ),
+                provider=provider,
+                opts=here,
+            )
         gke = GkeCluster(
             name,
             GkeClusterArgs(
@@ -62,6 +83,10 @@ class GcpCluster(pulumi.ComponentResource):
                 release_channel=settings.release_channel,
                 labels=labels,
                 protect=config.protected,
+                rbac_security_group=settings.rbac_security_group,
+                secrets_key=secrets_key.key.id if secrets_key else None,
+                secrets_key_ready=secrets_key.grant if secrets_key else None,
+                intranode_visibility=config.protected,
             ),
             provider=provider,
             opts=here,

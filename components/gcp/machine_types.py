@@ -1,4 +1,5 @@
-"""GPU machines on GKE: machine types with built-in GPUs, attachable accelerators, and where they exist.
+"""GKE machine types: CPU machines for the system pool, GPU machines (built-in GPUs or attachable
+accelerators), and where the GPUs exist.
 
 Zone availability is a curated snapshot of the GPU regions the platform supports; a zone not listed
 here is refused by validation rather than discovered at `pulumi up`. Prices (USD per hour, on-demand,
@@ -71,6 +72,26 @@ ZONE_ACCELERATORS: dict[str, frozenset[str]] = {
         "asia-southeast1-c": ("nvidia-l4", "nvidia-tesla-a100", "nvidia-tesla-t4", "nvidia-a100-80gb"),
     }.items()
 }
+# CPU machine types the system pool may use: a curated snapshot of general-purpose families, refused
+# otherwise at validation rather than at `pulumi up`.
+_CPU_SHAPES = {
+    "e2-standard": (2, 4, 8, 16, 32),
+    "e2-highmem": (2, 4, 8, 16),
+    "e2-highcpu": (2, 4, 8, 16, 32),
+    "n2-standard": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128),
+    "n2-highmem": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128),
+    "n2-highcpu": (2, 4, 8, 16, 32, 48, 64, 80, 96),
+    "n2d-standard": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224),
+    "n4-standard": (2, 4, 8, 16, 32, 48, 64, 80),
+    "c3-standard": (4, 8, 22, 44, 88, 176),
+    "t2d-standard": (1, 2, 4, 8, 16, 32, 48, 60),
+}
+CPU_MACHINES = frozenset(
+    [f"{family}-{cpus}" for family, sizes in _CPU_SHAPES.items() for cpus in sizes]
+    + [name for name, machine in GPU_MACHINES.items() if machine.gpus == 0]
+)
+CPU_MACHINE_FAMILIES = tuple(sorted({name.rsplit("-", 1)[0] for name in CPU_MACHINES}))
+
 GCP_REGIONS = frozenset(zone.rsplit("-", 1)[0] for zone in ZONE_ACCELERATORS)
 
 

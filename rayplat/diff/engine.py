@@ -50,6 +50,26 @@ REPLACE_ON = {
     "aws:ec2/natGateway:NatGateway": ("allocationId", "subnetId", "connectivityType"),
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
     "kubernetes:core/v1:Namespace": ("metadata.name",),
+    # The GKE cluster's immutable fields (datapathProvider: Dataplane V2 is chosen at creation only).
+    "gcp:container/cluster:Cluster": (
+        "name",
+        "location",
+        "project",
+        "network",
+        "subnetwork",
+        "networkingMode",
+        "datapathProvider",
+        "ipAllocationPolicy",
+        "privateClusterConfig.enablePrivateNodes",
+        "privateClusterConfig.masterIpv4CidrBlock",
+        "initialNodeCount",
+        "masterAuth.clientCertificateConfig",
+        "enableAutopilot",
+        "confidentialNodes",
+    ),
+    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
+    "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
+    "gcp:kms/cryptoKey:CryptoKey": ("name", "keyRing", "purpose", "importOnly", "skipInitialVersionCreation"),
 }
 # Resources whose loss loses data or running work.
 STATEFUL = (
@@ -59,6 +79,9 @@ STATEFUL = (
     "aws:eks/cluster:Cluster",
     "aws:eks/nodeGroup:NodeGroup",
     "aws:cloudwatch/logGroup:LogGroup",
+    "gcp:storage/bucket:Bucket",
+    "gcp:kms/cryptoKey:CryptoKey",
+    "gcp:container/cluster:Cluster",
 )
 IAM_DOCUMENTS = {
     "aws:iam/policy:Policy": "policy",

@@ -184,6 +184,22 @@ def _gcs_bucket(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
     }
 
 
+def _kms_key_ring(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    project = inputs.get("project") or site.project
+    ring = physical_name(type_, name, inputs)
+    return {"id": f"projects/{project}/locations/{inputs.get('location')}/keyRings/{ring}", "name": ring}
+
+
+def _kms_crypto_key(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    key = physical_name(type_, name, inputs)
+    return {"id": f"{inputs.get('keyRing')}/cryptoKeys/{key}", "name": key}
+
+
+def _gcp_project(project: str) -> Inputs:
+    number = str(int(digest("project", project, length=10), 16) % 10**12).rjust(12, "1")
+    return {"id": f"projects/{project}", "projectId": project, "name": project, "number": number}
+
+
 def _random_password(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
     length = int(inputs.get("length", 16))
     return {"id": "none", "result": (digest(type_, name, length=64) * 2)[:length]}
@@ -228,6 +244,8 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, str, Inputs, Site], Inputs]] = {
     "gcp:container/cluster:Cluster": _gke_cluster,
     "gcp:container/nodePool:NodePool": _gke_node_pool,
     "gcp:storage/bucket:Bucket": _gcs_bucket,
+    "gcp:kms/keyRing:KeyRing": _kms_key_ring,
+    "gcp:kms/cryptoKey:CryptoKey": _kms_crypto_key,
     "random:index/randomPassword:RandomPassword": _random_password,
 }
 
@@ -251,4 +269,6 @@ def call_outputs(token: str, args: Inputs, site: Site) -> Inputs:
         return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}
     if token == "aws:index/getRegion:getRegion":
         return {"name": site.region, "region": site.region, "id": site.region}
+    if token == "gcp:organizations/getProject:getProject":
+        return _gcp_project(args.get("projectId") or site.project)
     raise NotImplementedError(f"the offline plan has no mock for the provider function {token}")
