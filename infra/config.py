@@ -78,7 +78,8 @@ CLOUDWATCH_RETENTION_DAYS = (
     3288,
     3653,
 )
-LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
+# dev keeps 90 days, the retention every stack had before it was a setting: an upgrade never deletes logs.
+LOG_RETENTION_DAYS = {"dev": 90, "staging": 90, "prod": 365}
 
 _NO_GPU = GpuMachine("", None, 0, 0.0)
 _GKE_SECURITY_GROUP = re.compile(r"^gke-security-groups@([a-z0-9-]+\.)+[a-z]{2,}$")
