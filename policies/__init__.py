@@ -4,7 +4,21 @@
 runs the same objects in-process on the offline plan.
 """
 
-from policies import eks, eks_access, gcp, gcp_iam, gcp_kms, gcp_network, gke, iam, kms, kubernetes, network, s3, tagging
+from policies import (
+    eks,
+    eks_access,
+    gcp,
+    gcp_iam,
+    gcp_kms,
+    gcp_network,
+    gke,
+    iam,
+    kms,
+    kubernetes,
+    network,
+    s3,
+    tagging,
+)
 from policies.rules import Rule
 
 PACK_NAME = "ray-platform"
