@@ -4,7 +4,21 @@
 runs the same objects in-process on the offline plan.
 """
 
-from policies import eks, gcp, iam, kubernetes, network, s3, tagging
+from policies import (
+    access,
+    eks,
+    gcp,
+    iam,
+    isolation,
+    kubernetes,
+    kueue,
+    network,
+    pod_security,
+    ray_workloads,
+    s3,
+    supply_chain,
+    tagging,
+)
 from policies.rules import Rule
 
 PACK_NAME = "ray-platform"
@@ -16,4 +30,10 @@ ALL_POLICIES: list[Rule] = [
     *kubernetes.POLICIES,
     *tagging.POLICIES,
     *gcp.POLICIES,
+    *pod_security.POLICIES,
+    *ray_workloads.POLICIES,
+    *access.POLICIES,
+    *isolation.POLICIES,
+    *kueue.POLICIES,
+    *supply_chain.POLICIES,
 ]
