@@ -23,6 +23,7 @@ from pulumi_policy import Severity
 
 from components.kubernetes.ray_ports import RAY_SERVICE_PORTS
 from policies.objects import (
+    TEAM_CONFIG,
     mapping,
     mappings,
     metadata,
@@ -266,14 +267,6 @@ def _team_groups_at_home(subjects: list[Subject], config) -> Iterable[tuple[Subj
                 )
 
 
-_TEAM_CONFIG = {
-    "teamLabel": {
-        "type": "string",
-        "default": "rayplat.io/team",
-        "description": "The label that marks a team's namespace (its value is the team).",
-    }
-}
-
 POLICIES: list[Rule] = [
     stack_rule(
         name="ingress-authenticated",
@@ -321,7 +314,7 @@ POLICIES: list[Rule] = [
         types=BINDINGS,
         reads=NAMESPACE,
         check=_team_groups_at_home,
-        config=_TEAM_CONFIG,
+        config=TEAM_CONFIG,
         description="A team's group is bound only inside its own team namespace.",
         remediation="Bind the team's group with a RoleBinding in its namespace; share across teams through a "
         "reviewed platform role instead.",

@@ -14,9 +14,16 @@ from typing import Any
 from pulumi_policy import Severity
 
 from components.kubernetes.ray_ports import RAY_SERVICE_PORTS
-from components.kubernetes.tenancy import TEAM_LABEL
 from components.nodes import GPU_RESOURCE
-from policies.objects import mapping, mappings, object_name, object_namespace, strings, team_namespaces
+from policies.objects import (
+    TEAM_CONFIG,
+    mapping,
+    mappings,
+    object_name,
+    object_namespace,
+    strings,
+    team_namespaces,
+)
 from policies.rules import Rule, Subject, of_type, resource_rule, stack_rule, whole
 
 NAMESPACE = ("kubernetes:core/v1:Namespace",)
@@ -27,13 +34,6 @@ CLUSTER_QUEUE = ("kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue",)
 # The head's GCS, dashboard (and Jobs API) and client ports, by number and by KubeRay's port names.
 RAY_PORTS = (RAY_SERVICE_PORTS["gcs"], RAY_SERVICE_PORTS["dashboard"], RAY_SERVICE_PORTS["client"])
 RAY_PORT_NAMES = ("gcs", "gcs-server", "dashboard", "client")
-TEAM_CONFIG = {
-    "teamLabel": {
-        "type": "string",
-        "default": TEAM_LABEL,
-        "description": "The label that marks a team's namespace (its value is the team).",
-    }
-}
 
 
 def _spec(policy: Subject) -> dict[str, Any]:

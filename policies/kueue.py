@@ -14,10 +14,10 @@ from typing import Any
 from pulumi_policy import Severity
 
 from components.gcp.machine_types import GPU_MACHINES
-from components.kubernetes.tenancy import TEAM_LABEL
 from components.nodes import GPU_RESOURCE
 from policies.eks import gpu_shape
 from policies.objects import (
+    TEAM_CONFIG,
     mapping,
     mappings,
     metadata,
@@ -41,13 +41,6 @@ _GPU_CONFIG = {
         "items": {"type": "string"},
         "default": [GPU_RESOURCE],
         "description": "The resource names that are GPUs.",
-    }
-}
-_TEAM_CONFIG = {
-    "teamLabel": {
-        "type": "string",
-        "default": TEAM_LABEL,
-        "description": "The label that marks a team's namespace and ClusterQueue (its value is the team).",
     }
 }
 
@@ -196,7 +189,7 @@ POLICIES: list[Rule] = [
         types=(*CLUSTER_QUEUE, *LOCAL_QUEUE),
         reads=NAMESPACE,
         check=_queue_reach,
-        config=_TEAM_CONFIG,
+        config=TEAM_CONFIG,
         description="A team's ClusterQueue admits workloads only from its own namespace, and a team's "
         "LocalQueue points only at its own ClusterQueue.",
         remediation="Select the team's namespace by kubernetes.io/metadata.name in namespaceSelector.",

@@ -17,6 +17,14 @@ from policies.rules import Subject, as_list, of_type, plain
 NAMESPACE = ("kubernetes:core/v1:Namespace",)
 # The label Kubernetes puts on every namespace (1.22+), which namespace selectors may name.
 NAME_LABEL = "kubernetes.io/metadata.name"
+# The parameter of the rules that tell team namespaces (and team queues) by their label.
+TEAM_CONFIG = {
+    "teamLabel": {
+        "type": "string",
+        "default": TEAM_LABEL,
+        "description": "The label that marks a team's namespace and ClusterQueue (its value is the team).",
+    }
+}
 
 
 def mapping(value: Any) -> dict[str, Any]:
@@ -88,14 +96,14 @@ def selects(selector: Any, labels: Mapping[str, str]) -> bool:
 def _expression(expression: Any, labels: Mapping[str, str]) -> bool:
     if not isinstance(expression, dict):
         return False
-    key, operator, values = expression.get("key"), expression.get("operator"), strings(expression.get("values"))
-    present = key in labels
+    key, operator, values = str(expression.get("key")), expression.get("operator"), strings(expression.get("values"))
+    value = labels.get(key)
     return {
-        "In": present and labels.get(key) in values,
-        "NotIn": not present or labels.get(key) not in values,
-        "Exists": present,
-        "DoesNotExist": not present,
-    }.get(operator, False)
+        "In": value is not None and value in values,
+        "NotIn": value is None or value not in values,
+        "Exists": value is not None,
+        "DoesNotExist": value is None,
+    }.get(str(operator), False)
 
 
 @dataclass(frozen=True)

@@ -189,9 +189,7 @@ def cluster_queue(team: TeamSpec, pools: list[PoolSpec]) -> dict[str, Any]:
         groups.append(
             {
                 "coveredResources": [GPU_RESOURCE],
-                "flavors": [
-                    {"name": p.name, "resources": [_gpu_quota(team.gpu_shares.get(p.name), p)]} for p in pools
-                ],
+                "flavors": [{"name": p.name, "resources": [_gpu_quota(team.gpu_shares.get(p.name), p)]} for p in pools],
             }
         )
     return {
