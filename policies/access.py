@@ -29,6 +29,7 @@ from policies.objects import (
     metadata,
     object_name,
     object_namespace,
+    strings,
     team_namespaces,
 )
 from policies.rules import Rule, Subject, of_type, resource_rule, stack_rule, whole
@@ -211,6 +212,8 @@ def _ingress_authenticated(subjects: list[Subject], config) -> Iterable[tuple[Su
 # --- RBAC --------------------------------------------------------------------------------------------------
 
 ANONYMOUS = ("system:unauthenticated", "system:anonymous", "system:authenticated")
+ESCALATING_VERBS = {"bind", "escalate", "impersonate"}
+ROLES = ("kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
 ADMIN_ROLES = ("cluster-admin",)
 WIDE_ROLES = ("admin", "edit")
 
@@ -241,6 +244,16 @@ def _cluster_admin(binding: Subject, _config) -> Iterable[str]:
         yield "subjects is not a list of subjects"
 
 
+def _role_rules(role: Subject, _config) -> Iterable[str]:
+    for index, rule in enumerate(mappings(role.get("rules"))):
+        wildcards = [f for f in ("verbs", "resources", "apiGroups", "nonResourceURLs") if "*" in strings(rule.get(f))]
+        if wildcards:
+            yield f"rule {index} grants '*' in {', '.join(wildcards)}"
+        powers = sorted(set(strings(rule.get("verbs"))) & ESCALATING_VERBS)
+        if powers:
+            yield f"rule {index} grants {', '.join(powers)}, which lets the holder exceed its own permissions"
+
+
 def _anonymous(binding: Subject, _config) -> Iterable[str]:
     for subject in _subjects(binding):
         if subject.get("name") in ANONYMOUS:
@@ -249,7 +262,7 @@ def _anonymous(binding: Subject, _config) -> Iterable[str]:
 
 def _team_groups_at_home(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
     homes: dict[str, set[str]] = {}
-    for team in team_namespaces(subjects, config["teamLabel"]):
+    for team in team_namespaces(subjects, config):
         if team.group:
             homes.setdefault(team.group, set()).add(team.name)
     for binding in of_type(subjects, BINDINGS):
@@ -296,6 +309,25 @@ POLICIES: list[Rule] = [
         remediation="Bind a narrower role in one namespace with a RoleBinding; grant administrators access "
         "through EKS access entries or GKE IAM, reviewed.",
         controls=("CIS EKS 4.1.1", "CIS GKE 4.1.1", "CIS GKE 4.1.6", "CIS Kubernetes 5.1.1", "CIS Kubernetes 5.1.7"),
+    ),
+    resource_rule(
+        name="rbac-roles-least-privilege",
+        area="kubernetes",
+        severity=Severity.HIGH,
+        types=ROLES,
+        check=_role_rules,
+        description="No Role or ClusterRole grants '*' verbs, resources or API groups, or bind, escalate or "
+        "impersonate.",
+        remediation="List the verbs and resources the workload needs; grant role binding through a reviewed "
+        "platform role, never escalate or impersonate.",
+        controls=(
+            "CIS EKS 4.1.3",
+            "CIS EKS 4.1.8",
+            "CIS GKE 4.1.3",
+            "CIS GKE 4.1.7",
+            "CIS Kubernetes 5.1.3",
+            "CIS Kubernetes 5.1.8",
+        ),
     ),
     resource_rule(
         name="rbac-no-anonymous",

@@ -53,7 +53,7 @@ def _is_default_deny(policy: Subject) -> bool:
 
 def _default_deny(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
     policies = of_type(subjects, NETWORK_POLICY)
-    for team in team_namespaces(subjects, config["teamLabel"]):
+    for team in team_namespaces(subjects, config):
         if not any(object_namespace(p) == team.name and _is_default_deny(p) for p in policies):
             yield team.subject, f"team namespace {team.name} has no default-deny ingress NetworkPolicy"
 
@@ -81,8 +81,9 @@ def _open_sources(rule: dict[str, Any]) -> Iterable[str]:
             yield "has an empty peer {}, which admits every source"
         elif _world_block(peer):
             yield f"admits ipBlock {_world_block(peer)} (every address)"
-        elif _all_namespaces(peer) and not peer.get("podSelector"):
-            yield "admits every pod of every namespace (namespaceSelector {})"
+        elif _all_namespaces(peer):
+            # Whoever runs pods elsewhere chooses their labels: a podSelector narrows nothing.
+            yield "admits pods of every namespace (namespaceSelector {})"
 
 
 def _allow_from_anywhere(subject: Subject, _config) -> Iterable[str]:
@@ -154,7 +155,7 @@ def _quota_keys(quota: Subject) -> set[str]:
 def _team_quota(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
     quotas = of_type(subjects, RESOURCE_QUOTA)
     gpu_queues = _gpu_queues(subjects)
-    for team in team_namespaces(subjects, config["teamLabel"]):
+    for team in team_namespaces(subjects, config):
         keys = set().union(*(_quota_keys(q) for q in quotas if object_namespace(q) == team.name))
         if not keys & {"requests.cpu", "cpu"} or not keys & {"requests.memory", "memory"}:
             yield team.subject, f"team namespace {team.name} has no ResourceQuota on CPU and memory requests"

@@ -13,7 +13,7 @@ from pulumi_policy import Severity
 from components import versions
 from components.kubernetes.tenancy import TEAM_LABEL
 from components.tagging import REQUIRED_COST_TAGS
-from policies.objects import NAME_LABEL, mapping, mappings, namespace_labels, parse_image, unpinned
+from policies.objects import NAME_LABEL, TEAM_NAMESPACES, mapping, mappings, namespace_labels, parse_image, unpinned
 from policies.ray_pods import RAY_KINDS, cluster_spec, ray_pods, template_pods
 from policies.rules import Rule, Subject, dig, resource_rule
 
@@ -255,7 +255,7 @@ POLICIES: list[Rule] = [
             "restrictedNamespaces": {
                 "type": "array",
                 "items": {"type": "string"},
-                "default": [],
+                "default": TEAM_NAMESPACES,
                 "description": "Namespace name globs that must enforce restricted.",
             },
         },

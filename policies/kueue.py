@@ -26,6 +26,7 @@ from policies.objects import (
     object_namespace,
     selects,
     strings,
+    team_namespaces,
 )
 from policies.rules import Rule, Subject, of_type, resource_rule, stack_rule, whole
 
@@ -134,7 +135,8 @@ def _foreign(namespace_team: Any, queue_team: Any) -> bool:
 def _queue_reach(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
     label = config["teamLabel"]
     namespaces = of_type(subjects, NAMESPACE)
-    teams = {object_name(n): namespace_labels(n).get(label) for n in namespaces}
+    teams: dict[str, Any] = {object_name(n): None for n in namespaces}
+    teams.update({t.name: t.team for t in team_namespaces(subjects, config)})
     queue_teams: dict[str, Any] = {}
     for queue in of_type(subjects, CLUSTER_QUEUE):
         team = mapping(metadata(queue).get("labels")).get(label)

@@ -11,19 +11,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.kubernetes.tenancy import TEAM_GROUP_ANNOTATION, TEAM_LABEL
+from components.kubernetes.tenancy import TEAM_GROUP_ANNOTATION, TEAM_LABEL, TEAM_NAMESPACE_PREFIX
 from policies.rules import Subject, as_list, of_type, plain
 
 NAMESPACE = ("kubernetes:core/v1:Namespace",)
 # The label Kubernetes puts on every namespace (1.22+), which namespace selectors may name.
 NAME_LABEL = "kubernetes.io/metadata.name"
-# The parameter of the rules that tell team namespaces (and team queues) by their label.
+# How the rules tell team namespaces (and team queues): by label, and by name should the label be lost.
+TEAM_NAMESPACES = [f"{TEAM_NAMESPACE_PREFIX}*"]
 TEAM_CONFIG = {
     "teamLabel": {
         "type": "string",
         "default": TEAM_LABEL,
         "description": "The label that marks a team's namespace and ClusterQueue (its value is the team).",
-    }
+    },
+    "teamNamespaces": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": TEAM_NAMESPACES,
+        "description": "Namespace name globs that are team namespaces, labelled or not.",
+    },
 }
 
 
@@ -69,16 +76,19 @@ class TeamNamespace:
     labels: dict[str, str]
 
 
-def team_namespaces(subjects: Iterable[Subject], team_label: str = TEAM_LABEL) -> list[TeamNamespace]:
-    """The namespaces labelled as a team's, with the team's group (annotation) when they name one."""
+def team_namespaces(subjects: Iterable[Subject], config: Mapping[str, Any]) -> list[TeamNamespace]:
+    """The namespaces labelled as a team's or named as one (``TEAM_CONFIG``), with the team's group
+    (annotation) when they name one. An unlabelled one is known by its name (team-<team>)."""
     found = []
     for namespace in of_type(subjects, NAMESPACE):
-        labels = namespace_labels(namespace)
-        team = labels.get(team_label)
-        if isinstance(team, str) and team:
+        labels, name = namespace_labels(namespace), object_name(namespace)
+        team = labels.get(config["teamLabel"])
+        named = any(fnmatch.fnmatchcase(name, pattern) for pattern in config["teamNamespaces"])
+        if (isinstance(team, str) and team) or named:
             group = mapping(metadata(namespace).get("annotations")).get(TEAM_GROUP_ANNOTATION)
             group = group if isinstance(group, str) else None
-            found.append(TeamNamespace(namespace, object_name(namespace), team, group, labels))
+            team = team if isinstance(team, str) and team else name.removeprefix(TEAM_NAMESPACE_PREFIX)
+            found.append(TeamNamespace(namespace, name, team, group, labels))
     return found
 
 

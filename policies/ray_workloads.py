@@ -10,12 +10,15 @@ from typing import Any
 
 from pulumi_policy import Severity
 
+from components.kubernetes.ray_ports import RAY_SERVICE_PORTS
 from components.nodes import GPU_RESOURCE
 from policies.objects import mapping, mappings, metadata
 from policies.ray_pods import RAY_KINDS, cluster_spec, job_spec, kind, ray_pods
 from policies.rules import Rule, Subject, resource_rule, whole
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+SERVICE = ("kubernetes:core/v1:Service",)
+RAY_PORTS = {RAY_SERVICE_PORTS[p] for p in ("gcs", "dashboard", "client")}
 SECRET_NAMES = ["*TOKEN*", "*PASSWORD*", "*PASSWD*", "*SECRET*", "*KEY*", "*CREDENTIAL*"]
 # Names that point at a secret rather than hold one.
 REFERENCE_SUFFIXES = ("_FILE", "_PATH", "_DIR")
@@ -40,7 +43,26 @@ def _plain_secrets(subject: Subject, config) -> Iterable[str]:
         yield "gcsFaultToleranceOptions.redisPassword holds a literal value"
 
 
+def _exposed_ray_service(service: Subject) -> str | None:
+    """Why a NodePort or LoadBalancer Service reaches a Ray head, or None."""
+    spec = mapping(service.get("spec"))
+    selector = mapping(spec.get("selector"))
+    ports = {whole(p.get(k)) for p in mappings(spec.get("ports")) for k in ("port", "targetPort")} & set(RAY_PORTS)
+    if spec.get("type") not in ("NodePort", "LoadBalancer"):
+        return None
+    if selector.get("ray.io/node-type") == "head" or "ray.io/cluster" in selector or ports:
+        return (
+            f"a {spec.get('type')} Service reaches a Ray head: its GCS, dashboard and client are reachable from outside"
+        )
+    return None
+
+
 def _head_service(subject: Subject, _config) -> Iterable[str]:
+    if subject.type in SERVICE:
+        reason = _exposed_ray_service(subject)
+        if reason:
+            yield reason
+        return
     head = mapping((cluster_spec(subject) or {}).get("headGroupSpec"))
     for where, service_type in (
         ("headGroupSpec.serviceType", head.get("serviceType")),
@@ -122,9 +144,9 @@ POLICIES: list[Rule] = [
         name="ray-head-service-cluster-ip",
         area="ray",
         severity=Severity.CRITICAL,
-        types=RAY_KINDS,
+        types=(*RAY_KINDS, *SERVICE),
         check=_head_service,
-        description="The Ray head service is ClusterIP, never NodePort or LoadBalancer.",
+        description="The Ray head service is ClusterIP, and no NodePort or LoadBalancer Service reaches a Ray head.",
         remediation="Set headGroupSpec.serviceType to ClusterIP; reach the dashboard with kubectl port-forward "
         "or through an authenticated Ingress.",
         controls=("Ray security guide: expose no Ray service to untrusted users", "CVE-2023-48022"),

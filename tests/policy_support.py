@@ -118,7 +118,8 @@ def examples() -> list[PlannedResource]:
 
 
 def kubernetes_examples() -> list[PlannedResource]:
-    """A dashboard Ingress behind oauth2-proxy, a queued RayJob, a RayService, a read-only ClusterRoleBinding."""
+    """A dashboard Ingress behind oauth2-proxy, a queued RayJob, a RayService, a read-only ClusterRole and
+    ClusterRoleBinding."""
     dashboard = {"service": {"name": "vision-ray-head-svc", "port": {"number": 8265}}}
     auth = {"nginx.ingress.kubernetes.io/auth-url": "https://oauth2.example.com/oauth2/auth"}
     group = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "platform-oncall"}
@@ -151,6 +152,14 @@ def kubernetes_examples() -> list[PlannedResource]:
                 "metadata": {"name": "oncall-view"},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
                 "subjects": [group],
+            },
+        ),
+        _synthetic(
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+            "ray-viewer",
+            {
+                "metadata": {"name": "ray-viewer"},
+                "rules": [{"apiGroups": ["ray.io"], "resources": ["rayclusters"], "verbs": ["get", "list", "watch"]}],
             },
         ),
     ]

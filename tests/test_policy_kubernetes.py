@@ -190,6 +190,13 @@ CASES = [
         "headGroupSpec.serviceType is NodePort",
     ),
     Case(
+        "ray-head-service-cluster-ip",
+        "kubernetes:core/v1:Service",
+        "ray-head",
+        _set("spec.type", "NodePort"),
+        "a NodePort Service reaches a Ray head",
+    ),
+    Case(
         "ray-gpu-workers-bounded",
         RAY,
         VISION,
@@ -233,6 +240,13 @@ CASES = [
         "grants cluster-admin to Group platform-oncall",
     ),
     Case(
+        "rbac-roles-least-privilege",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        "ray-viewer",
+        _set("rules.0.verbs", ["get", "escalate", "*"]),
+        "rule 0 grants '*' in verbs; rule 0 grants escalate, which lets the holder exceed its own permissions",
+    ),
+    Case(
         "rbac-no-anonymous",
         BINDING,
         "dev-platform-team-vision-edit",
@@ -262,6 +276,14 @@ CASES = [
         "dev-platform-team-vision-allow-monitoring",
         _set("spec.ingress.0.from.0", {"ipBlock": {"cidr": "0.0.0.0/0"}}),
         "ingress rule 0 admits ipBlock 0.0.0.0/0",
+    ),
+    # Pods elsewhere choose their own labels: a podSelector does not narrow "every namespace".
+    Case(
+        "network-no-allow-from-anywhere",
+        POLICY,
+        "dev-platform-team-vision-allow-same-namespace",
+        _set("spec.ingress.0.from.0.namespaceSelector", {}),
+        "ingress rule 0 admits pods of every namespace (namespaceSelector {})",
     ),
     Case(
         "network-ray-ports-not-open",
@@ -403,6 +425,21 @@ def test_prod_and_gcp_prod_make_every_new_rule_mandatory():
         report = check(baseline(stack))
         levels = {f.policy: f.level for f in report.findings if f.policy in names}
         assert set(levels) <= names and levels and set(levels.values()) == {"mandatory"}, stack
+
+
+def test_a_team_namespace_that_lost_its_label_is_still_judged_as_one():
+    def unlabel(resource):
+        labels = resource.inputs["metadata"]["labels"]
+        del labels["rayplat.io/team"]
+        labels["pod-security.kubernetes.io/enforce"] = "baseline"
+
+    plan = changed(baseline(), NAMESPACE, "dev-platform-team-vision", unlabel)
+    plan = changed(plan, QUOTA, "dev-platform-team-vision-quota", lambda r: r.inputs["spec"].update(hard={}))
+    report = check(plan)
+    for policy in ("namespace-pod-security", "team-resource-quota"):
+        assert outcome(report, policy, NAMESPACE, "dev-platform-team-vision").status == "failed", policy
+    finding = outcome(report, "kueue-queue-own-namespace", CQ, "dev-platform-team-vision-cluster-queue")
+    assert finding.status == "passed"  # the queue still admits its team's namespace, known by its name
 
 
 @pytest.mark.parametrize("stack", ["dev", "gcp-dev", "local"])

@@ -22,6 +22,7 @@ RAY_FRAMEWORKS = ("ray.io/rayjob", "ray.io/raycluster", "ray.io/rayservice")
 # group in this annotation (a group name need not be a valid label value). The policy pack reads both.
 TEAM_LABEL = "rayplat.io/team"
 TEAM_GROUP_ANNOTATION = "rayplat.io/team-group"
+TEAM_NAMESPACE_PREFIX = "team-"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class TeamSpec:
 
     @property
     def namespace(self) -> str:
-        return f"team-{self.name}"
+        return f"{TEAM_NAMESPACE_PREFIX}{self.name}"
 
     @property
     def cluster_queue(self) -> str:
