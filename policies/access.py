@@ -194,6 +194,9 @@ def _unauthenticated_chart_ingresses(subjects: list[Subject], _config) -> Iterab
         values = mapping(release.get("values"))
         namespace = str(release.get("namespace", default="default"))
         for ui in CHART_INGRESSES.get(chart, ()):
+            service_type = mapping(mapping(values.get(ui)).get("service")).get("type")
+            if service_type in ("NodePort", "LoadBalancer"):
+                yield release, f"{ui}.service.type {service_type} puts {ui} on the network with no authenticating layer"
             ingress = mapping(mapping(values.get(ui)).get("ingress"))
             if ingress.get("enabled") is not True or _annotation_layer(mapping(ingress.get("annotations"))):
                 continue
@@ -289,8 +292,8 @@ POLICIES: list[Rule] = [
         reads=(*SERVICE, *BACKEND_CONFIG, *BACKEND_POLICY),
         check=_ingress_authenticated,
         config=_INGRESS_CONFIG,
-        description="No Ingress or route reaches a Ray dashboard, Grafana or Prometheus without an authenticating "
-        "layer in front.",
+        description="No Ingress, route or chart-made public Service reaches a Ray dashboard, Grafana or Prometheus "
+        "without an authenticating layer in front.",
         remediation="Put oauth2-proxy (nginx auth-url), ALB OIDC/Cognito or GKE IAP in front, or use kubectl "
         "port-forward; see docs/policies.md for what counts.",
         controls=(

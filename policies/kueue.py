@@ -107,13 +107,22 @@ def _capacity(subjects: list[Subject], flavor: str) -> int | None:
     return sum(_pool_gpus(p) for p in pools if all(_node_labels(p).get(k) == v for k, v in wanted.items()))
 
 
+def _count(quantity: Any) -> int | None:
+    """A whole quantity (4, 4.0 or "4"), or None."""
+    quantity = whole(quantity)
+    if isinstance(quantity, str) and quantity.isdigit():
+        return int(quantity)
+    return quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else None
+
+
 def _within_capacity(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
     nominal: dict[str, list[tuple[Subject, int]]] = {}
     for queue in of_type(subjects, CLUSTER_QUEUE):
         for flavor, resource in _gpu_quotas(queue, config["gpuResources"]):
-            amount = whole(resource.get("nominalQuota"))
-            if not isinstance(amount, int):
-                yield queue, f"{flavor}/{resource['name']}: nominalQuota {amount!r} is not a whole number of GPUs"
+            given = resource.get("nominalQuota")
+            amount = _count(given)
+            if amount is None:
+                yield queue, f"{flavor}/{resource['name']}: nominalQuota {given!r} is not a count of GPUs"
             elif amount:
                 nominal.setdefault(flavor, []).append((queue, amount))
     for flavor, quotas in nominal.items():

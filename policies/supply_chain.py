@@ -40,19 +40,22 @@ def values_images(value: Any, path: str = "", under_image: bool = False) -> Iter
     """(values path, image, whether the value names the whole image) of every image a release's values set.
     A mapping may set only some parts; the chart fills in the rest (its tag: the chart's appVersion)."""
     if isinstance(value, dict):
-        if under_image and any(k in value for k in ("repository", "tag", "digest")):
-            repository = str(value.get("repository") or "")
-            registry = str(value.get("registry") or "")
-            full = f"{registry}/{repository}" if registry and repository else repository
-            digest = str(value.get("digest") or "")
-            repository = parse_image(full).repository if full else ""
-            yield path, Image(full, repository, str(value.get("tag") or ""), digest), False
+        if under_image and any(k in value for k in ("registry", "repository", "tag", "digest")):
+            yield path, _image_values(value), False
             return
         for key, item in value.items():
             inside = under_image or "image" in str(key).lower()
             yield from values_images(item, f"{path}.{key}" if path else str(key), inside)
     elif isinstance(value, str) and path.rsplit(".", 1)[-1].lower() == "image" and value:
         yield path, parse_image(value), True
+
+
+def _image_values(value: dict[str, Any]) -> Image:
+    """An image from its parts; a registry alone (a mirror of the chart's images) reads as '<registry>/'."""
+    registry, repository = str(value.get("registry") or ""), str(value.get("repository") or "")
+    full = "/".join(p for p in (registry, repository) if p)
+    name = parse_image(full).repository if repository else (f"{registry}/" if registry else "")
+    return Image(full, name, str(value.get("tag") or ""), str(value.get("digest") or ""))
 
 
 def _ray_images(subject: Subject) -> Iterable[tuple[str, Image]]:

@@ -233,6 +233,13 @@ CASES = [
         "grafana.ingress is enabled with no authenticating layer",
     ),
     Case(
+        "ingress-authenticated",
+        RELEASE,
+        "dev-platform-monitoring",
+        _set("values.prometheus.service.type", "LoadBalancer"),
+        "prometheus.service.type LoadBalancer puts prometheus on the network with no authenticating layer",
+    ),
+    Case(
         "rbac-no-cluster-admin",
         CLUSTER_BINDING,
         "oncall-view",
@@ -316,14 +323,21 @@ CASES = [
         _gpu_quota("a10g", "nominalQuota", 3),
         "a10g: nominal GPU quotas add up to 5 (team-vision: 3), over the 4 GPUs its pools can hold",
     ),
-    # On GKE, capacity comes from the node pools' accelerators and autoscaling limits.
+    # On GKE, capacity comes from the node pools' accelerators and autoscaling limits; a quantity may be a string.
     Case(
         "kueue-quota-within-capacity",
         CQ,
         "gcp-dev-platform-team-vision-cluster-queue",
-        _gpu_quota("l4", "nominalQuota", 5),
+        _gpu_quota("l4", "nominalQuota", "5"),
         "l4: nominal GPU quotas add up to 5",
         stack="gcp-dev",
+    ),
+    Case(
+        "kueue-quota-within-capacity",
+        CQ,
+        "dev-platform-team-vision-cluster-queue",
+        _gpu_quota("a10g", "nominalQuota", "lots"),
+        "a10g/nvidia.com/gpu: nominalQuota 'lots' is not a count of GPUs",
     ),
     Case(
         "kueue-queue-own-namespace",
@@ -360,6 +374,14 @@ CASES = [
         "dev-platform-kuberay",
         _set("values.image.repository", "docker.io/someone/kuberay-operator"),
         "image: docker.io/someone/kuberay-operator is not an allowed repository",
+    ),
+    # A registry alone moves every image of the chart to a mirror, which must be on the list.
+    Case(
+        "image-repository-allowed",
+        RELEASE,
+        "dev-platform-monitoring",
+        _set("values.grafana.image", {"registry": "mirror.example.com"}),
+        "grafana.image: mirror.example.com/ is not an allowed repository",
     ),
     Case(
         "helm-values-images-pinned",
