@@ -32,7 +32,7 @@ from policies.objects import (
     strings,
     team_namespaces,
 )
-from policies.rules import Rule, Subject, of_type, resource_rule, stack_rule, whole
+from policies.rules import Rule, Subject, as_list, of_type, resource_rule, stack_rule, whole
 
 INGRESS = ("kubernetes:networking.k8s.io/v1:Ingress",)
 HTTP_ROUTE = ("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",)
@@ -243,8 +243,8 @@ def _cluster_admin(binding: Subject, _config) -> Iterable[str]:
             yield f"grants cluster-admin to {_who(subject)}"
         elif role in WIDE_ROLES and cluster_wide:
             yield f"grants {role} in every namespace to {_who(subject)} (use a RoleBinding in one namespace)"
-    if not _subjects(binding) and binding.get("subjects") is not None:
-        yield "subjects is not a list of subjects"
+    if len(as_list(binding.get("subjects"))) != len(_subjects(binding)):
+        yield "subjects holds entries that are not subjects, which cannot be judged"
 
 
 def _role_rules(role: Subject, _config) -> Iterable[str]:

@@ -74,18 +74,17 @@ def _kuberay_pinned(subject: Subject, config) -> Iterable[str]:
 
 def _ray_image(subject: Subject, config) -> Iterable[str]:
     for pod in ray_pods(subject):
-        ray_container = dig(mappings(pod.spec.get("containers")), 0)
         for container in pod.containers():
             image = container.get("image")
             if not isinstance(image, str) or not image:
                 yield f"{pod.where}: container {container.get('name', '?')} names no image"
-                continue
-            parsed = parse_image(image)
-            reason = unpinned(parsed)
-            if reason:
-                yield f"{pod.where}: image {image} is not pinned ({reason})"
-            elif container is ray_container and not parsed.digest and config["rayVersion"] not in parsed.tag:
-                yield f"{pod.where}: image {image} is not Ray {config['rayVersion']}, the version clients and pins use"
+            elif unpinned(parse_image(image)):
+                yield f"{pod.where}: image {image} is not pinned ({unpinned(parse_image(image))})"
+        # KubeRay takes the first container for the Ray container.
+        ray = parse_image(str(dig(mappings(pod.spec.get("containers")), 0, "image", default="")))
+        version = config["rayVersion"]
+        if ray.tag and not ray.digest and not unpinned(ray) and version not in ray.tag:
+            yield f"{pod.where}: image {ray.reference} is not Ray {version}, the version clients and pins use"
 
 
 def _pod_resources(subject: Subject, _config) -> Iterable[str]:

@@ -377,7 +377,7 @@ CONTROLS = [
 def _rule(control: Control) -> Rule:
     def check(subject: Subject, _config) -> Iterable[str]:
         for pod in ray_pods(subject):
-            for message in control.check(pod):
+            for message in [*pod.shape_problems(), *control.check(pod)]:
                 yield f"{pod.where}: {message}"
 
     return resource_rule(

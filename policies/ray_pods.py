@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.objects import mapping, mappings
-from policies.rules import Subject, dig
+from policies.rules import Subject, as_list, dig
 
 RAY_KINDS = (
     "kubernetes:ray.io/v1:RayCluster",
@@ -36,6 +36,19 @@ class Pod:
 
     def containers(self) -> list[dict[str, Any]]:
         return [*mappings(self.spec.get("initContainers")), *mappings(self.spec.get("containers"))]
+
+    def shape_problems(self) -> list[str]:
+        """What of the pod cannot be judged because it has the wrong shape."""
+        problems = [] if mappings(self.spec.get("containers")) else ["the pod names no containers"]
+        for key in ("containers", "initContainers", "volumes"):
+            raw = self.spec.get(key)
+            if len(as_list(raw)) != len(mappings(raw)) or isinstance(raw, dict):
+                problems.append(f"{key} is not a list of objects")
+        contexts = [("the pod", self.spec)] + [(f"container {c.get('name', '?')}", c) for c in self.containers()]
+        for who, holder in contexts:
+            if holder.get("securityContext") is not None and not isinstance(holder["securityContext"], dict):
+                problems.append(f"{who}: securityContext is not an object")
+        return problems
 
 
 def kind(subject: Subject) -> str:

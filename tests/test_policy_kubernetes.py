@@ -430,6 +430,13 @@ CASES = [
         "ray-image-pinned",
         RAY,
         VISION,
+        _set(f"{WORKER}.containers.0.image", "rayproject/ray:2.59.0-py311-gpu"),
+        "worker group a10g: image rayproject/ray:2.59.0-py311-gpu is not Ray 2.60.0",
+    ),
+    Case(
+        "ray-image-pinned",
+        RAY,
+        VISION,
         _set("spec.autoscalerOptions.image", "rayproject/ray"),
         "head: image rayproject/ray is not pinned (no tag",
     ),
@@ -680,3 +687,13 @@ def test_no_rule_raises_on_a_resource_of_the_wrong_shape(inputs):
     judged = {f.policy for f in report.findings if f.resource_name.startswith("garbage-")}
     assert judged >= {p.name for m in NEW_MODULES for p in m.POLICIES}
     assert {p.name for p in ALL_POLICIES} >= judged
+
+
+def test_a_ray_pod_of_the_wrong_shape_is_reported_not_passed():
+    broken = {"spec": {"headGroupSpec": {"template": {"spec": {"containers": "ray-head", "securityContext": []}}}}}
+    plan = baseline()
+    plan.resources.append(_synthetic(RAY, "broken", broken))
+    report = check(plan)
+    for control in pod_security.CONTROLS:
+        finding = outcome(report, f"ray-pod-{control.name}", RAY, "broken")
+        assert finding.status == "failed" and "head: containers is not a list of objects" in finding.message
