@@ -122,7 +122,8 @@ def kubernetes_examples() -> list[PlannedResource]:
     ClusterRoleBinding."""
     dashboard = {"service": {"name": "vision-ray-head-svc", "port": {"number": 8265}}}
     auth = {"nginx.ingress.kubernetes.io/auth-url": "https://oauth2.example.com/oauth2/auth"}
-    group = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "platform-oncall"}
+    # A service account, not a group: the cloud rules read every group a binding names.
+    reader = {"kind": "ServiceAccount", "name": "dashboards", "namespace": "monitoring"}
     return [
         _synthetic(
             "kubernetes:networking.k8s.io/v1:Ingress",
@@ -151,7 +152,7 @@ def kubernetes_examples() -> list[PlannedResource]:
             {
                 "metadata": {"name": "oncall-view"},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-                "subjects": [group],
+                "subjects": [reader],
             },
         ),
         _synthetic(
