@@ -5,6 +5,7 @@ runs the same objects in-process on the offline plan.
 """
 
 from policies import (
+    access,
     eks,
     eks_access,
     gcp,
@@ -13,10 +14,15 @@ from policies import (
     gcp_network,
     gke,
     iam,
+    isolation,
     kms,
     kubernetes,
+    kueue,
     network,
+    pod_security,
+    ray_workloads,
     s3,
+    supply_chain,
     tagging,
 )
 from policies.rules import Rule
@@ -36,4 +42,10 @@ ALL_POLICIES: list[Rule] = [
     *gcp_iam.POLICIES,
     *gcp_network.POLICIES,
     *gcp_kms.POLICIES,
+    *pod_security.POLICIES,
+    *ray_workloads.POLICIES,
+    *access.POLICIES,
+    *isolation.POLICIES,
+    *kueue.POLICIES,
+    *supply_chain.POLICIES,
 ]

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from components.kubernetes.raycluster import container_security_context, example_ray_job, pod_security_context
 from rayplat.check.engine import CheckReport, Finding, check_plan, load_policy_config, policy_config_path
 from rayplat.plan import Plan, PlannedResource
 from tests.conftest import planned
@@ -38,7 +39,12 @@ def _synthetic(type_: str, name: str, inputs: dict[str, Any], stack: str = "dev"
 
 def _container(name: str, image: str, gpus: int = 0) -> dict[str, Any]:
     limits = {"cpu": "4", "memory": "16Gi", **({"nvidia.com/gpu": gpus} if gpus else {})}
-    return {"name": name, "image": image, "resources": {"requests": {"cpu": "2", "memory": "16Gi"}, "limits": limits}}
+    return {
+        "name": name,
+        "image": image,
+        "securityContext": container_security_context(),
+        "resources": {"requests": {"cpu": "2", "memory": "16Gi"}, "limits": limits},
+    }
 
 
 def ray_cluster() -> dict[str, Any]:
@@ -47,10 +53,17 @@ def ray_cluster() -> dict[str, Any]:
         "kind": "RayCluster",
         "metadata": {"name": "team-a", "namespace": "team-a"},
         "spec": {
+            "enableInTreeAutoscaling": True,
+            "autoscalerOptions": {"securityContext": container_security_context()},
             "headGroupSpec": {
                 "serviceType": "ClusterIP",
                 "rayStartParams": {},
-                "template": {"spec": {"containers": [_container("ray-head", "rayproject/ray:2.60.0-py311")]}},
+                "template": {
+                    "spec": {
+                        "securityContext": pod_security_context(),
+                        "containers": [_container("ray-head", "rayproject/ray:2.60.0-py311")],
+                    }
+                },
             },
             "workerGroupSpecs": [
                 {
@@ -61,6 +74,7 @@ def ray_cluster() -> dict[str, Any]:
                     "rayStartParams": {},
                     "template": {
                         "spec": {
+                            "securityContext": pod_security_context(),
                             "containers": [_container("ray-worker", "rayproject/ray:2.60.0-py311-gpu", gpus=1)],
                             "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
                         }
@@ -98,6 +112,56 @@ def examples() -> list[PlannedResource]:
             "gcp:storage/bucket:Bucket",
             "gcs-artifacts",
             {"name": "gcs-artifacts", "location": "US", "labels": dict(COST)},
+        ),
+        *kubernetes_examples(),
+    ]
+
+
+def kubernetes_examples() -> list[PlannedResource]:
+    """A dashboard Ingress behind oauth2-proxy, a queued RayJob, a RayService, a read-only ClusterRole and
+    ClusterRoleBinding."""
+    dashboard = {"service": {"name": "vision-ray-head-svc", "port": {"number": 8265}}}
+    auth = {"nginx.ingress.kubernetes.io/auth-url": "https://oauth2.example.com/oauth2/auth"}
+    # A service account, not a group: the cloud rules read every group a binding names.
+    reader = {"kind": "ServiceAccount", "name": "dashboards", "namespace": "monitoring"}
+    return [
+        _synthetic(
+            "kubernetes:networking.k8s.io/v1:Ingress",
+            "ray-dashboard",
+            {
+                "metadata": {"name": "ray-dashboard", "namespace": "team-vision", "annotations": auth},
+                "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": dashboard}]}}]},
+            },
+        ),
+        _synthetic(
+            "kubernetes:ray.io/v1:RayJob",
+            "hello-ray",
+            example_ray_job("team-vision", "team-queue", "s3://dev-artifacts/teams/vision"),
+        ),
+        _synthetic(
+            "kubernetes:ray.io/v1:RayService",
+            "serve",
+            {
+                "metadata": {"name": "serve", "namespace": "team-vision"},
+                "spec": {"rayClusterConfig": ray_cluster()["spec"]},
+            },
+        ),
+        _synthetic(
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+            "oncall-view",
+            {
+                "metadata": {"name": "oncall-view"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                "subjects": [reader],
+            },
+        ),
+        _synthetic(
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+            "ray-viewer",
+            {
+                "metadata": {"name": "ray-viewer"},
+                "rules": [{"apiGroups": ["ray.io"], "resources": ["rayclusters"], "verbs": ["get", "list", "watch"]}],
+            },
         ),
     ]
 

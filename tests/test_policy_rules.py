@@ -445,12 +445,19 @@ def _baseline_report(stack: str, config: str):
 def test_every_rule_has_a_case():
     from tests.test_policy_aws import AWS_CASES
     from tests.test_policy_gcp import GCP_CASES
+    from tests.test_policy_kubernetes import KUBERNETES_CASES
 
-    assert {c.policy for c in [*CASES, *AWS_CASES, *GCP_CASES]} == {p.name for p in ALL_POLICIES}
+    cases = [*CASES, *AWS_CASES, *GCP_CASES, *KUBERNETES_CASES]
+    assert {c.policy for c in cases} == {p.name for p in ALL_POLICIES}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.policy for c in CASES])
 def test_rule_passes_baseline_and_fails_on_one_change(case):
+    check_case(case)
+
+
+def check_case(case: Case) -> None:
+    """The rule passes ``case``'s resource in the baseline, and fails it once the change is made."""
     plan = baseline(case.stack)
     target_type, target_name = case.changed_type or case.type, case.changed_name or case.name
     config = {**load_policy_config(policy_config_path(plan.stack)), **case.config}

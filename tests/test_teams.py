@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from components.kubernetes.raycluster import example_ray_job
-from components.kubernetes.tenancy import COHORT, LOCAL_QUEUE, RAY_FRAMEWORKS
+from components.kubernetes.tenancy import COHORT, LOCAL_QUEUE, RAY_FRAMEWORKS, TEAM_LABEL
 from infra.config import ConfigError, parse_config, project_keys
 from rayplat import PROJECT_ROOT
 from rayplat.plan.engine import read_stack_config
@@ -113,6 +113,26 @@ def test_kueue_rules_hold(stack):
 
 
 @pytest.mark.parametrize("stack", TEAM_STACKS)
+def test_every_gpu_quota_states_its_borrowing_bound(stack):
+    plan = planned(stack)
+    capacity = {name: pool["maxGpus"] for name, pool in plan.outputs["gpuPools"].items()}
+    shares = {f"team-{t['name']}": t.get("gpuQuota", {}) for t in _teams(stack)}
+    bounds = {}
+    for queue in _objects(plan, "ClusterQueue"):
+        assert queue["metadata"]["labels"][TEAM_LABEL] == queue["metadata"]["name"].removeprefix("team-")
+        for group in queue["spec"]["resourceGroups"]:
+            for flavor in group["flavors"]:
+                for resource in flavor["resources"]:
+                    if resource["name"] == "nvidia.com/gpu":
+                        bounds[queue["metadata"]["name"], flavor["name"]] = resource["borrowingLimit"]
+    # Every team has a flavor per GPU pool; without a limit of its own it may borrow what the pool holds.
+    assert len(bounds) == len(shares) * len(capacity)
+    for (queue, pool), bound in bounds.items():
+        share = shares[queue].get(pool, {})
+        assert bound == share.get("borrowingLimit", capacity[pool] - share.get("nominal", 0))
+
+
+@pytest.mark.parametrize("stack", TEAM_STACKS)
 def test_each_namespace_has_a_quota_with_its_gpu_limit(stack):
     plan = planned(stack)
     capacity = {name: pool["maxGpus"] for name, pool in plan.outputs["gpuPools"].items()}
@@ -182,7 +202,8 @@ def test_team_namespaces_carry_the_teams_cost_labels():
     namespaces = {n["metadata"]["name"]: n["metadata"]["labels"] for n in _objects(plan, "Namespace")}
     labels = namespaces["team-recsys"]
     assert (labels["team"], labels["owner"], labels["department"], labels["env"]) == ("recsys", "carol", "ads", "prod")
-    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels[TEAM_LABEL] == "recsys"
 
 
 def test_team_ray_cluster():
@@ -193,6 +214,17 @@ def test_team_ray_cluster():
     assert spec["enableInTreeAutoscaling"] is True and spec["rayVersion"] == "2.60.0"
     head = spec["headGroupSpec"]["template"]["spec"]
     assert head["nodeSelector"] == {"rayplat.io/pool": "system"}
+    # Restricted: the Ray image's own non-root user, the runtime's seccomp profile, no privilege to gain, and
+    # the same for the autoscaler sidecar KubeRay injects (its settings come from autoscalerOptions).
+    assert head["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "runAsGroup": 100,
+        "fsGroup": 100,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    restricted = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert head["containers"][0]["securityContext"] == spec["autoscalerOptions"]["securityContext"] == restricted
     assert {p["containerPort"] for p in head["containers"][0]["ports"]} >= {8080, 44217, 44227, 8265, 6379}
     (workers,) = spec["workerGroupSpecs"]  # vision has quota on a10g only
     assert workers["groupName"] == "a10g" and workers["maxReplicas"] == 4 and workers["minReplicas"] == 0
@@ -200,6 +232,7 @@ def test_team_ray_cluster():
     assert pod["nodeSelector"] == {"rayplat.io/pool": "a10g"}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
     container = pod["containers"][0]
+    assert pod["securityContext"] == head["securityContext"] and container["securityContext"] == restricted
     assert container["image"] == "rayproject/ray:2.60.0-py311-gpu"
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert {"requests", "limits"} <= set(container["resources"]) and "memory" in container["resources"]["limits"]

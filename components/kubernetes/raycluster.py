@@ -13,6 +13,9 @@ from components.nodes import GPU_RESOURCE, GPU_TOLERATION, PoolSpec
 # Per GPU on a worker: what Ray gets besides the GPU itself. Nodes keep room for system daemons.
 CPU_PER_GPU = 2
 MEMORY_GIB_PER_GPU = 8
+# The rayproject/ray images run as user `ray`: uid 1000, primary group `users` (gid 100).
+RAY_UID = 1000
+RAY_GID = 100
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,23 @@ def _resources(cpu: str, memory: str, gpus: int = 0) -> dict[str, Any]:
     return {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}
 
 
+def pod_security_context() -> dict[str, Any]:
+    """Pod-level settings of the Pod Security Standard 'restricted': every container, the ones KubeRay
+    injects included (autoscaler, init), runs as the image's non-root user under the runtime's seccomp profile."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RAY_UID,
+        "runAsGroup": RAY_GID,
+        "fsGroup": RAY_GID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security_context() -> dict[str, Any]:
+    """Container-level settings of 'restricted' (KubeRay copies the Ray container's to its init containers)."""
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
 def _env(spec: RayClusterSpec) -> list[dict[str, str]]:
     return [{"name": "RAYPLAT_STORAGE_URI", "value": spec.storage_uri}]
 
@@ -49,12 +69,14 @@ def _worker_group(spec: RayClusterSpec, pool: PoolSpec) -> dict[str, Any]:
         "template": {
             "spec": {
                 "serviceAccountName": spec.service_account,
+                "securityContext": pod_security_context(),
                 "nodeSelector": dict(pool.selector),
                 "tolerations": [GPU_TOLERATION],
                 "containers": [
                     {
                         "name": "ray-worker",
                         "image": versions.RAY_GPU_IMAGE,
+                        "securityContext": container_security_context(),
                         "ports": worker_container_ports(),
                         "env": _env(spec),
                         "resources": _resources(str(CPU_PER_GPU * gpus), f"{MEMORY_GIB_PER_GPU * gpus}Gi", gpus),
@@ -77,7 +99,11 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
         "spec": {
             "rayVersion": versions.RAY_VERSION,
             "enableInTreeAutoscaling": True,
-            "autoscalerOptions": {"idleTimeoutSeconds": 300, "resources": _resources("500m", "512Mi")},
+            "autoscalerOptions": {
+                "idleTimeoutSeconds": 300,
+                "resources": _resources("500m", "512Mi"),
+                "securityContext": container_security_context(),
+            },
             "headGroupSpec": {
                 "serviceType": "ClusterIP",
                 # The head schedules no work: tasks and actors go to the workers.
@@ -85,11 +111,13 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
                 "template": {
                     "spec": {
                         "serviceAccountName": spec.service_account,
+                        "securityContext": pod_security_context(),
                         "nodeSelector": dict(spec.system_pool.selector),
                         "containers": [
                             {
                                 "name": "ray-head",
                                 "image": versions.RAY_IMAGE,
+                                "securityContext": container_security_context(),
                                 "ports": head_container_ports(),
                                 "env": _env(spec),
                                 "resources": _resources("2", "8Gi"),
@@ -127,10 +155,12 @@ def example_ray_job(namespace: str, queue: str, storage_uri: str) -> dict[str, A
             "template": {
                 "spec": {
                     "serviceAccountName": "ray",
+                    "securityContext": pod_security_context(),
                     "containers": [
                         {
                             "name": "ray-worker",
                             "image": versions.RAY_IMAGE,
+                            "securityContext": container_security_context(),
                             "ports": worker_container_ports(),
                             "resources": _resources("2", "8Gi"),
                         }
@@ -153,8 +183,14 @@ def example_ray_job(namespace: str, queue: str, storage_uri: str) -> dict[str, A
             "submitterPodTemplate": {
                 "spec": {
                     "restartPolicy": "Never",
+                    "securityContext": pod_security_context(),
                     "containers": [
-                        {"name": "submitter", "image": versions.RAY_IMAGE, "resources": _resources("500m", "1Gi")}
+                        {
+                            "name": "submitter",
+                            "image": versions.RAY_IMAGE,
+                            "securityContext": container_security_context(),
+                            "resources": _resources("500m", "1Gi"),
+                        }
                     ],
                 }
             },

@@ -18,6 +18,11 @@ LOCAL_QUEUE = "team-queue"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 CPU_FLAVOR = "cpu"
 RAY_FRAMEWORKS = ("ray.io/rayjob", "ray.io/raycluster", "ray.io/rayservice")
+# A team's namespace and ClusterQueue carry the team's name under this label; the namespace names the team's
+# group in this annotation (a group name need not be a valid label value). The policy pack reads both.
+TEAM_LABEL = "rayplat.io/team"
+TEAM_GROUP_ANNOTATION = "rayplat.io/team-group"
+TEAM_NAMESPACE_PREFIX = "team-"
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class TeamSpec:
 
     @property
     def namespace(self) -> str:
-        return f"team-{self.name}"
+        return f"{TEAM_NAMESPACE_PREFIX}{self.name}"
 
     @property
     def cluster_queue(self) -> str:
@@ -155,11 +160,12 @@ def resource_flavors(pools: list[PoolSpec]) -> list[dict[str, Any]]:
     return flavors
 
 
-def _gpu_quota(share: GpuShare | None) -> dict[str, Any]:
-    # Kueue needs a nominalQuota (even 0) for every resource a queue may borrow.
-    quota: dict[str, Any] = {"name": GPU_RESOURCE, "nominalQuota": share.nominal if share else 0}
-    if share and share.borrowing_limit is not None:
-        quota["borrowingLimit"] = share.borrowing_limit
+def _gpu_quota(share: GpuShare | None, pool: PoolSpec) -> dict[str, Any]:
+    # Kueue needs a nominalQuota (even 0) for every resource a queue may borrow. The borrowing bound is always
+    # written: a team's own, or else the most the pool could lend it (Kueue reads a missing one as unbounded).
+    nominal = share.nominal if share else 0
+    borrow = share.borrowing_limit if share and share.borrowing_limit is not None else max(pool.max_gpus - nominal, 0)
+    quota: dict[str, Any] = {"name": GPU_RESOURCE, "nominalQuota": nominal, "borrowingLimit": borrow}
     if share and share.lending_limit is not None:
         quota["lendingLimit"] = share.lending_limit
     return quota
@@ -184,13 +190,13 @@ def cluster_queue(team: TeamSpec, pools: list[PoolSpec]) -> dict[str, Any]:
         groups.append(
             {
                 "coveredResources": [GPU_RESOURCE],
-                "flavors": [{"name": p.name, "resources": [_gpu_quota(team.gpu_shares.get(p.name))]} for p in pools],
+                "flavors": [{"name": p.name, "resources": [_gpu_quota(team.gpu_shares.get(p.name), p)]} for p in pools],
             }
         )
     return {
         "apiVersion": KUEUE_API,
         "kind": "ClusterQueue",
-        "metadata": {"name": team.cluster_queue},
+        "metadata": {"name": team.cluster_queue, "labels": {TEAM_LABEL: team.name}},
         "spec": {
             "cohortName": COHORT,
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.namespace}},
@@ -235,4 +241,8 @@ def kueue_values(system_pool: PoolSpec, prometheus: bool) -> dict[str, Any]:
 
 
 def team_namespace(team: TeamSpec, cost_labels: dict[str, str]) -> dict[str, Any]:
-    return manifests.namespace(team.namespace, team_labels(team, cost_labels), "baseline")
+    """The team's namespace: labelled as the team's, naming its group, and enforcing the restricted profile."""
+    labels = {**team_labels(team, cost_labels), TEAM_LABEL: team.name}
+    manifest = manifests.namespace(team.namespace, labels, "restricted")
+    manifest["metadata"]["annotations"] = {TEAM_GROUP_ANNOTATION: team.group}
+    return manifest
