@@ -85,7 +85,10 @@ def test_changing_an_instance_type_replaces_the_node_group():
     assert replaced in diff.stateful_losses
     assert diff.gpus_after["a10g"] == 16 and diff.gpu_total == (6, 18)
     markdown = to_markdown(diff)
-    assert "**Replacement**: `aws:eks/nodeGroup:NodeGroup` `dev-a10g`, because `instanceTypes` changed" in markdown
+    assert (
+        "**Stateful replace**: `aws:eks/nodeGroup:NodeGroup` `dev-a10g`, because `instanceTypes` changed: "
+        "a new one is created and **the old one is destroyed with its data**"
+    ) in markdown
     assert "**GPU capacity**: pool `a10g` max GPUs 4 → 16" in markdown
     # The ASG tag that advertises GPUs per node follows the new type: an update, not a replacement.
     tag = next(c for c in diff.changes if c.name == "dev-a10g-resources-nvidia.com-gpu")
@@ -101,9 +104,27 @@ def test_removing_the_bucket_is_flagged_and_retained():
     assert ("aws:kms/key:Key", "dev-artifacts-key", True) in losses
     markdown = to_markdown(diff)
     assert (
-        "**Stateful deletion**: `aws:s3/bucket:Bucket` `dev-artifacts`: kept in the account but no longer "
-        "managed (retainOnDelete)"
+        "**Stateful delete**: `aws:s3/bucket:Bucket` `dev-artifacts`: left behind in the cloud, unmanaged "
+        "(retainOnDelete), not destroyed"
     ) in markdown
+    assert "destroyed with its data" not in markdown
+
+
+def test_renaming_the_protected_prod_bucket_is_blocked_with_the_safe_ways_to_proceed():
+    config = read_stack_config("prod")
+    renamed = set_key(config, "storage", {**get_key(config, "storage"), "bucketName": "acme-ray-prod-renamed"})
+    diff = diff_plans(planned("prod"), run_program("prod", renamed, PROGRAM))
+    (bucket,) = [c for c in diff.blocked if c.type == "aws:s3/bucket:Bucket"]
+    assert (bucket.action, bucket.protected, bucket.retained) == ("replace", True, True)
+    markdown = to_markdown(diff)
+    assert (
+        "**Blocked**: `aws:s3/bucket:Bucket` `prod-artifacts` would be replaced, because `bucket` changed" in markdown
+    )
+    assert "`pulumi up` refuses the whole update" in markdown
+    assert "an alias" in markdown and "`pulumi import`" in markdown and "deliberate unprotect" in markdown
+    assert "the old one is destroyed" not in markdown
+    assert json.loads(to_json(diff))["summary"]["blocked"] == len(diff.blocked) >= 1
+    assert f"**{len(diff.blocked)} blocked**" in markdown.splitlines()[2]
 
 
 def test_changing_a_tag_updates_every_tagged_resource():

@@ -107,8 +107,15 @@ class ResourceChange:
     component: str
     fields: list[FieldChange] = field(default_factory=list)
     replace_reasons: list[str] = field(default_factory=list)
-    retained: bool = False  # deleted from the stack but kept in the account (retainOnDelete)
+    # The state's options decide what `pulumi up` does to the old resource: retainOnDelete leaves it in the
+    # cloud, unmanaged, when it is deleted or replaced; protect makes the update refuse to delete or replace it.
+    retained: bool = False
     protected: bool = False
+
+    @property
+    def blocked(self) -> bool:
+        """`pulumi up` refuses this change: it would delete or replace a protected resource."""
+        return self.protected and self.action in ("delete", "replace")
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,10 @@ class PlanDiff:
     @property
     def stateful_losses(self) -> list[ResourceChange]:
         return [c for c in self.changes if c.type in STATEFUL and c.action in ("delete", "replace")]
+
+    @property
+    def blocked(self) -> list[ResourceChange]:
+        return [c for c in self.changes if c.blocked]
 
     @property
     def widened_iam(self) -> list[IamChange]:
@@ -270,7 +281,7 @@ def _resource_change(before: PlannedResource | None, after: PlannedResource | No
         return None
     change.replace_reasons = replace_reasons(after.type, change.fields)
     change.action = "replace" if change.replace_reasons else "update"
-    change.protected = after.protect
+    change.retained, change.protected = before.retainOnDelete, before.protect
     return change
 
 

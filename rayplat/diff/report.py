@@ -31,33 +31,33 @@ def summary_line(diff: PlanDiff) -> str:
     gpus = f"max GPUs {before} → {after} ({after - before:+d})" if before != after else f"max GPUs {after}"
     flags = len(_flags(diff))
     attention = f" · **{flags} to review**" if flags else ""
-    return f"### `{diff.stack}`: {changes} · {gpus}{attention}"
+    blocked = f" · **{len(diff.blocked)} blocked**" if diff.blocked else ""
+    return f"### `{diff.stack}`: {changes} · {gpus}{attention}{blocked}"
+
+
+SAFE_WAYS = (
+    "an alias (`ResourceOptions(aliases=[...])`) if only its logical name or parent changed; "
+    "`pulumi import` to adopt a resource that already exists; or a deliberate unprotect in its own "
+    "reviewed change, merged and applied before this one"
+)
 
 
 def _flags(diff: PlanDiff) -> list[str]:
-    flags = []
+    flags = [
+        f"**Blocked**: `{c.type}` `{c.name}` would be {'replaced' if c.action == 'replace' else 'deleted'}"
+        f"{_because(c)}, but it is protected, so `pulumi up` refuses the whole update. "
+        f"To proceed safely: {SAFE_WAYS}"
+        for c in diff.blocked
+    ]
     for change in diff.stateful_losses:
-        what = f"`{change.type}` `{change.name}`"
-        if change.action == "delete":
-            fate = (
-                "kept in the account but no longer managed (retainOnDelete)"
-                if change.retained
-                else "**deleted with its data**"
-            )
-            blocked = " · protected: the update fails until it is unprotected" if change.protected else ""
-            flags.append(f"**Stateful deletion**: {what}: {fate}{blocked}")
-        else:
+        if not change.blocked:
             flags.append(
-                f"**Replacement**: {what}, because `{'`, `'.join(change.replace_reasons)}` changed: "
-                "the old one is destroyed"
+                f"**Stateful {change.action}**: `{change.type}` `{change.name}`{_because(change)}: {_fate(change)}"
             )
     stateful = {c.urn for c in diff.stateful_losses}
     for change in diff.of_action("replace"):
-        if change.urn not in stateful:
-            flags.append(
-                f"**Replacement**: `{change.type}` `{change.name}`, because "
-                f"`{'`, `'.join(change.replace_reasons)}` changed"
-            )
+        if change.urn not in stateful and not change.blocked:
+            flags.append(f"**Replacement**: `{change.type}` `{change.name}`{_because(change)}")
     for pool in sorted(set(diff.gpus_before) | set(diff.gpus_after)):
         before, after = diff.gpus_before.get(pool, 0), diff.gpus_after.get(pool, 0)
         if before != after:
@@ -71,6 +71,22 @@ def _flags(diff: PlanDiff) -> list[str]:
             f"{violation.message}"
         )
     return flags
+
+
+def _because(change: ResourceChange) -> str:
+    if not change.replace_reasons:
+        return ""
+    return f", because `{'`, `'.join(change.replace_reasons)}` changed"
+
+
+def _fate(change: ResourceChange) -> str:
+    """What `pulumi up` does to the old resource of an unprotected deletion or replacement."""
+    if change.retained:
+        left = "left behind in the cloud, unmanaged (retainOnDelete), not destroyed"
+        return f"a new one is created and the old one is {left}" if change.action == "replace" else left
+    if change.action == "replace":
+        return "a new one is created and **the old one is destroyed with its data**"
+    return "**destroyed with its data**"
 
 
 def to_markdown(diff: PlanDiff, limit: int = COMMENT_LIMIT) -> str:
@@ -131,8 +147,11 @@ def _resources_section(diff: PlanDiff, budget: int) -> str:
 
 
 def _note(change: ResourceChange) -> str:
+    if change.blocked:
+        return "blocked: protected"
     if change.action == "replace":
-        return "replaced: " + ", ".join(change.replace_reasons)
+        kept = " (old one retained)" if change.retained else ""
+        return "replaced: " + ", ".join(change.replace_reasons) + kept
     if change.action == "delete" and change.retained:
         return "retained in the account"
     if change.action == "update":
@@ -254,6 +273,7 @@ def to_json(diff: PlanDiff) -> str:
             "gpusBefore": before,
             "gpusAfter": after,
             "statefulLosses": len(diff.stateful_losses),
+            "blocked": len(diff.blocked),
             "iamWidened": len(diff.widened_iam),
             "newViolations": len(diff.new_violations),
         },
