@@ -25,8 +25,20 @@ StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: <st
 StacksDirOption = Annotated[Path, typer.Option("--stacks-dir", help="Where the stack files are")]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"rayplat {version('ray-platform')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    _: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
     """ray-platform tooling."""
 
 
@@ -74,6 +86,12 @@ def check(
     policy_config: Annotated[
         Path | None, typer.Option("--policy-config", help="Policy config (default: policies/config/<stack>.json)")
     ] = None,
+    allow_missing_policy_config: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-policy-config", help="Check a stack that has no policy config with every rule advisory"
+        ),
+    ] = False,
 ) -> None:
     """Plan a stack offline and run the policy pack on it, as `pulumi preview --policy-pack policies` would.
     Exits 1 when a mandatory policy is violated."""
@@ -85,6 +103,18 @@ def check(
     config_file = policy_config or policy_config_path(stack)
     if policy_config is not None and not policy_config.is_file():
         raise _fail(f"policy config {policy_config} does not exist")
+    if not config_file.is_file():
+        if not allow_missing_policy_config:
+            raise _fail(
+                f"stack '{stack}' has no policy config: create {config_file} (levels and parameters per rule, "
+                "see docs/policies.md), or pass --allow-missing-policy-config to check with every rule advisory"
+            )
+        errors.print(
+            f"warning: no policy config {config_file}: every rule is advisory, nothing can fail this check",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     planned = _plan_or_exit(stack, stacks_dir)
     try:
         report = check_plan(planned, load_policy_config(config_file))

@@ -57,3 +57,32 @@ def test_plans_in_one_process_do_not_share_outputs():
     dev = plan_stack("dev")
     assert "kubeContext" not in dev.outputs and "objectStoreEndpoint" not in dev.outputs
     assert dev.outputs["cloud"] == "aws"
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"rayplat {version('ray-platform')}"
+
+
+def _stack_without_policy_config(tmp_path):
+    from rayplat.plan.engine import STACKS_DIR
+
+    (tmp_path / "Pulumi.nopolicy.yaml").write_text((STACKS_DIR / "Pulumi.dev.yaml").read_text())
+    return ["check", "--stack", "nopolicy", "--stacks-dir", str(tmp_path)]
+
+
+def test_a_stack_without_a_policy_config_is_an_error_naming_the_file(tmp_path):
+    result = runner.invoke(app, _stack_without_policy_config(tmp_path))
+    assert result.exit_code == 2
+    assert "policies/config/nopolicy.json" in result.output
+    assert "--allow-missing-policy-config" in result.output
+
+
+def test_checking_without_a_policy_config_on_purpose_says_every_rule_is_advisory(tmp_path):
+    result = runner.invoke(app, [*_stack_without_policy_config(tmp_path), "--allow-missing-policy-config"])
+    assert result.exit_code == 0
+    assert "every rule is advisory" in result.output
+    assert "Policy check of stack nopolicy" in result.output
