@@ -10,6 +10,7 @@ from typing import Any
 
 from components.aws.instance_types import GPU_INSTANCE_TYPES
 from components.nodes import POOL_LABEL
+from rayplat.diff.policyconfig import RuleConfigChange
 from rayplat.plan import Plan, PlannedResource
 
 SECRET = "[secret]"
@@ -158,6 +159,7 @@ class PlanDiff:
     new_violations: list[PolicyChange] = field(default_factory=list)
     fixed_violations: list[PolicyChange] = field(default_factory=list)
     outputs: list[FieldChange] = field(default_factory=list)
+    rule_changes: list[RuleConfigChange] = field(default_factory=list)
 
     def of_action(self, action: str) -> list[ResourceChange]:
         return [c for c in self.changes if c.action == action]
@@ -180,7 +182,11 @@ class PlanDiff:
 
     @property
     def empty(self) -> bool:
-        return not self.changes and not self.outputs
+        return not self.changes and not self.outputs and not self.rule_changes
+
+    @property
+    def rules_to_review(self) -> list[RuleConfigChange]:
+        return [c for c in self.rule_changes if c.must_review]
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
