@@ -76,7 +76,7 @@ def test_adding_a_gpu_pool(add_pool):
 
 def test_changing_an_instance_type_replaces_the_node_group():
     diff = _diff(planned("dev"), _head(lambda c: _with_pools(c, lambda p: p[0].update(instanceTypes=["g5.12xlarge"]))))
-    (replaced,) = diff.of_action("replace")
+    (replaced,) = [c for c in diff.of_action("replace") if c.replace_reasons == ["instanceTypes"]]
     assert (replaced.type, replaced.name, replaced.replace_reasons) == (
         "aws:eks/nodeGroup:NodeGroup",
         "dev-a10g",
@@ -90,9 +90,11 @@ def test_changing_an_instance_type_replaces_the_node_group():
         "a new one is created and **the old one is destroyed with its data**"
     ) in markdown
     assert "**GPU capacity**: pool `a10g` max GPUs 4 → 16" in markdown
-    # The ASG tag that advertises GPUs per node follows the new type: an update, not a replacement.
+    # The ASG tags follow the new group's Auto Scaling group: replaced with it (the cascade), the one that
+    # advertises GPUs per node with the new count.
     tag = next(c for c in diff.changes if c.name == "dev-a10g-resources-nvidia.com-gpu")
-    assert (tag.action, tag.fields[0].old, tag.fields[0].new) == ("update", "1", "4")
+    assert (tag.action, tag.fields[0].old, tag.fields[0].new) == ("replace", "1", "4")
+    assert tag.replace_reasons == ["autoscalingGroupName (from replaced dev-a10g)"]
 
 
 def test_removing_the_bucket_is_flagged_and_retained():

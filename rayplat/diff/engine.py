@@ -11,67 +11,12 @@ from typing import Any
 from components.aws.instance_types import GPU_INSTANCE_TYPES
 from components.nodes import POOL_LABEL
 from rayplat.diff.policyconfig import RuleConfigChange
+from rayplat.diff.replacements import forcing_fields, forcing_inputs, matches
 from rayplat.plan import Plan, PlannedResource
 
 SECRET = "[secret]"
 _SENSITIVE = ("password", "secret", "token", "kubeconfig", "privatekey", "private_key")
 
-# Input paths (prefixes) whose change makes the provider replace the resource rather than update it.
-REPLACE_ON = {
-    "aws:eks/cluster:Cluster": (
-        "name",
-        "roleArn",
-        "encryptionConfig",
-        "kubernetesNetworkConfig",
-        "accessConfig.bootstrapClusterCreatorAdminPermissions",
-        "bootstrapSelfManagedAddons",
-    ),
-    "aws:eks/nodeGroup:NodeGroup": (
-        "clusterName",
-        "nodeGroupName",
-        "nodeGroupNamePrefix",
-        "nodeRoleArn",
-        "subnetIds",
-        "amiType",
-        "instanceTypes",
-        "capacityType",
-        "diskSize",
-        "remoteAccess",
-    ),
-    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled"),
-    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion"),
-    "aws:ec2/vpc:Vpc": ("cidrBlock", "instanceTenancy"),
-    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone"),
-    "aws:iam/role:Role": ("name", "namePrefix", "path"),
-    "aws:iam/policy:Policy": ("name", "namePrefix", "path", "description"),
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url",),
-    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix"),
-    "aws:eks/addon:Addon": ("clusterName", "addonName"),
-    "aws:kms/alias:Alias": ("name", "namePrefix"),
-    "aws:ec2/natGateway:NatGateway": ("allocationId", "subnetId", "connectivityType"),
-    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
-    "kubernetes:core/v1:Namespace": ("metadata.name",),
-    # The GKE cluster's immutable fields (datapathProvider: Dataplane V2 is chosen at creation only).
-    "gcp:container/cluster:Cluster": (
-        "name",
-        "location",
-        "project",
-        "network",
-        "subnetwork",
-        "networkingMode",
-        "datapathProvider",
-        "ipAllocationPolicy",
-        "privateClusterConfig.enablePrivateNodes",
-        "privateClusterConfig.masterIpv4CidrBlock",
-        "initialNodeCount",
-        "masterAuth.clientCertificateConfig",
-        "enableAutopilot",
-        "confidentialNodes",
-    ),
-    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
-    "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
-    "gcp:kms/cryptoKey:CryptoKey": ("name", "keyRing", "purpose", "importOnly", "skipInitialVersionCreation"),
-}
 # Resources whose loss loses data or running work.
 STATEFUL = (
     "aws:s3/bucket:Bucket",
@@ -239,15 +184,8 @@ def option_changes(before: PlannedResource, after: PlannedResource) -> list[Fiel
 
 
 def replace_reasons(resource_type: str, changes: Iterable[FieldChange]) -> list[str]:
-    fields = REPLACE_ON.get(resource_type, ())
-    return sorted(
-        {
-            prefix
-            for change in changes
-            for prefix in fields
-            if change.path == prefix or change.path.startswith((f"{prefix}.", f"{prefix}["))
-        }
-    )
+    fields = forcing_fields(resource_type)
+    return sorted({prefix for change in changes for prefix in fields if matches(change.path, prefix)})
 
 
 def _component(resource: PlannedResource, by_urn: Mapping[str, PlannedResource]) -> str:
@@ -264,7 +202,44 @@ def resource_changes(base: Plan, head: Plan) -> list[ResourceChange]:
         change = _resource_change(old.get(urn), new.get(urn), old, new)
         if change is not None:
             changes.append(change)
-    return changes
+    return cascade(changes, old, new)
+
+
+def cascade(
+    changes: list[ResourceChange], old: Mapping[str, PlannedResource], new: Mapping[str, PlannedResource]
+) -> list[ResourceChange]:
+    """A replaced resource gets new outputs (id, ARN, name): a resource whose replace-forcing input came from
+    it (the plan's ``propertyDependencies``) is replaced too, and so on down the graph."""
+    by_urn = {c.urn: c for c in changes}
+    replaced = {c.urn for c in changes if c.action == "replace"}
+    grown = True
+    while grown:
+        grown = False
+        for urn, resource in new.items():
+            current = by_urn.get(urn)
+            if urn not in old or not resource.custom or (current and current.action != "update"):
+                continue
+            reasons = _cascade_reasons(resource, replaced, new)
+            if not reasons:
+                continue
+            if current is None:
+                current = by_urn[urn] = ResourceChange(
+                    "replace", urn, resource.type, resource.name, _component(resource, new)
+                )
+                current.retained, current.protected = old[urn].retainOnDelete, old[urn].protect
+            current.action, current.replace_reasons = "replace", sorted({*current.replace_reasons, *reasons})
+            replaced.add(urn)
+            grown = True
+    return [by_urn[urn] for urn in sorted(by_urn)]
+
+
+def _cascade_reasons(resource: PlannedResource, replaced: set[str], new: Mapping[str, PlannedResource]) -> list[str]:
+    return [
+        f"{prop} (from replaced {new[urn].name if urn in new else urn})"
+        for prop, urns in sorted(resource.propertyDependencies.items())
+        if forcing_inputs(resource.type, prop)
+        for urn in sorted(set(urns) & replaced)
+    ]
 
 
 def _resource_change(before: PlannedResource | None, after: PlannedResource | None, old, new) -> ResourceChange | None:
