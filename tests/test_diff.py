@@ -195,7 +195,37 @@ def test_comment_stays_under_the_limit_and_says_what_it_left_out():
 def test_json_report(widen_iam):
     document = json.loads(to_json(widen_iam))
     assert document["summary"]["update"] == 1 and document["summary"]["iamWidened"] == 1
-    assert document["new_violations"][0]["policy"] == "iam-no-star-resource-on-data"
+    assert document["newViolations"][0]["policy"] == "iam-no-star-resource-on-data"
+    assert document["gpusBefore"] == {"a10g": 4, "l4": 2}
+
+
+def _snake_keys(value) -> list[str]:
+    if isinstance(value, dict):
+        return [k for k in value if "_" in k] + [k for v in value.values() for k in _snake_keys(v)]
+    return [k for v in value for k in _snake_keys(v)] if isinstance(value, list) else []
+
+
+def test_json_report_keys_are_camel_case(add_pool):
+    document = json.loads(to_json(add_pool))
+    assert document["changes"] and document["changes"][0]["replaceReasons"] == []
+    assert _snake_keys(document) == []
+
+
+def test_a_create_shows_values_only_and_outputs_of_new_resources_as_known_after_apply(add_pool):
+    markdown = to_markdown(add_pool)
+    assert "- : {}" not in markdown and "+ : (none)" not in markdown
+    creates = [block for block in markdown.split("```diff\n") if block.split("\n", 1)[0].endswith("(create)")]
+    assert len(creates) >= 9
+    assert not [line for block in creates for line in block.splitlines() if line.startswith("- ")]
+    assert "+ autoscalingGroupName: (known after apply)" in markdown
+    assert "eks-l40s-" not in markdown, "a mock engine's Auto Scaling group name is shown as real"
+    assert "+ metadataOptions.httpTokens: required" in markdown
+
+
+def test_diffing_two_different_stacks_warns():
+    diff = diff_plans(planned("dev"), planned("staging"))
+    assert diff.warnings and "`dev`" in diff.warnings[0] and "`staging`" in diff.warnings[0]
+    assert "> [!WARNING]" in to_markdown(diff)
 
 
 def test_no_changes():

@@ -15,7 +15,10 @@ from rayplat.diff.replacements import forcing_fields, forcing_inputs, matches
 from rayplat.plan import Plan, PlannedResource
 
 SECRET = "[secret]"
+KNOWN_AFTER_APPLY = "(known after apply)"
 _SENSITIVE = ("password", "secret", "token", "kubeconfig", "privatekey", "private_key")
+# Settings named like a secret that are not one (IMDSv2's httpTokens is "required" or "optional").
+_NOT_SECRET = ("httptokens",)
 
 # Resources whose loss loses data or running work.
 STATEFUL = (
@@ -73,9 +76,11 @@ class Grant:
     condition: str
 
     def __str__(self) -> str:
+        # A trust policy names no resource: it says who may assume the role.
+        on = f" on {self.resource}" if self.resource != "-" else ""
         who = f" to {self.principal}" if self.principal else ""
         when = f" when {self.condition}" if self.condition else ""
-        return f"{self.effect} {self.action} on {self.resource}{who}{when}"
+        return f"{self.effect} {self.action}{on}{who}{when}"
 
 
 @dataclass
@@ -105,6 +110,7 @@ class PlanDiff:
     fixed_violations: list[PolicyChange] = field(default_factory=list)
     outputs: list[FieldChange] = field(default_factory=list)
     rule_changes: list[RuleConfigChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def of_action(self, action: str) -> list[ResourceChange]:
         return [c for c in self.changes if c.action == action]
@@ -151,7 +157,8 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def mask(path: str, value: Any) -> Any:
     leaf = path.rsplit(".", 1)[-1].lower().replace("-", "")
-    return SECRET if value is not None and any(word in leaf for word in _SENSITIVE) else value
+    sensitive = leaf not in _NOT_SECRET and any(word in leaf for word in _SENSITIVE)
+    return SECRET if value is not None and sensitive else value
 
 
 def _expand_json(inputs: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
@@ -166,7 +173,9 @@ def _expand_json(inputs: Mapping[str, Any], resource_type: str) -> dict[str, Any
 
 
 def field_changes(old: Mapping[str, Any], new: Mapping[str, Any], resource_type: str) -> list[FieldChange]:
-    before, after = flatten(_expand_json(old, resource_type)), flatten(_expand_json(new, resource_type))
+    # An absent side (a create's before, a delete's after) has no fields, not one empty field.
+    before = flatten(_expand_json(old, resource_type)) if old else {}
+    after = flatten(_expand_json(new, resource_type)) if new else {}
     return [
         FieldChange(path, mask(path, before.get(path)), mask(path, after.get(path)))
         for path in sorted(set(before) | set(after))
@@ -230,7 +239,28 @@ def cascade(
             current.action, current.replace_reasons = "replace", sorted({*current.replace_reasons, *reasons})
             replaced.add(urn)
             grown = True
-    return [by_urn[urn] for urn in sorted(by_urn)]
+    fresh = replaced | {c.urn for c in changes if c.action == "create"}
+    return [_unknown_outputs(by_urn[urn], new, fresh) for urn in sorted(by_urn)]
+
+
+def _unknown_outputs(change: ResourceChange, new: Mapping[str, PlannedResource], fresh: set[str]) -> ResourceChange:
+    """An input that takes another resource's output (an ID, an ARN, a generated name) is not known before
+    `pulumi up` when that resource is new or replaced, and in a create the offline plan's value for it is
+    the mock engine's invention: both show as "(known after apply)", never as a real-looking identifier.
+    Documents built from such outputs (policies) keep their fields, so a reviewer still reads the grants."""
+    resource = new.get(change.urn)
+    if resource is None or not resource.propertyDependencies:
+        return change
+    dependencies = resource.propertyDependencies
+    unknown = set(dependencies) if change.action == "create" else {p for p, u in dependencies.items() if set(u) & fresh}
+    change.fields = [
+        FieldChange(f.path, f.old, KNOWN_AFTER_APPLY) if _scalar_of(f.path, unknown) else f for f in change.fields
+    ]
+    return change
+
+
+def _scalar_of(path: str, inputs: set[str]) -> bool:
+    return any(path == name or (path.startswith(f"{name}[") and "." not in path) for name in inputs)
 
 
 def _cascade_reasons(resource: PlannedResource, replaced: set[str], new: Mapping[str, PlannedResource]) -> list[str]:
@@ -341,7 +371,14 @@ def output_changes(base: Plan, head: Plan) -> list[FieldChange]:
 
 
 def diff_plans(base: Plan, head: Plan) -> PlanDiff:
+    warnings = []
+    if base.stack and head.stack and base.stack != head.stack:
+        warnings.append(
+            f"the base plan is of stack `{base.stack}` and the head plan of stack `{head.stack}`: "
+            "this compares two different stacks, not one stack before and after a change"
+        )
     return PlanDiff(
+        warnings=warnings,
         stack=head.stack or base.stack,
         changes=resource_changes(base, head),
         gpus_before=gpu_capacity(base),

@@ -95,7 +95,8 @@ def _fate(change: ResourceChange) -> str:
 def to_markdown(diff: PlanDiff, limit: int = COMMENT_LIMIT) -> str:
     """The PR comment. Sections get the room left in priority order (flags first, field changes last),
     and a section that does not fit whole says what it left out."""
-    head = "\n\n".join([marker(diff.stack), summary_line(diff), *_caution(_flags(diff), limit // 4)])
+    warnings = [f"> [!WARNING]\n> {w}" for w in diff.warnings]
+    head = "\n\n".join([marker(diff.stack), summary_line(diff), *warnings, *_caution(_flags(diff), limit // 4)])
     remaining = limit - len(head) - _RESERVE
     rendered = {}
     for name in _PRIORITY:
@@ -168,9 +169,13 @@ def _value(value: Any) -> str:
 
 
 def _field_lines(change: ResourceChange) -> str:
+    """A create shows its values, a delete what it had, an update or replacement each field before and after."""
     lines = [f"# {change.type} {change.name} ({change.action})"]
     for f in change.fields:
-        lines += [f"- {f.path}: {_value(f.old)}", f"+ {f.path}: {_value(f.new)}"]
+        if change.action != "create":
+            lines.append(f"- {f.path}: {_value(f.old)}")
+        if change.action != "delete":
+            lines.append(f"+ {f.path}: {_value(f.new)}")
     return "\n".join(lines)
 
 
@@ -291,6 +296,20 @@ def to_json(diff: PlanDiff) -> str:
             "policyRuleChanges": len(diff.rule_changes),
             "policyRulesToReview": len(diff.rules_to_review),
         },
-        **asdict(diff),
+        **_camel(asdict(diff)),
     }
     return json.dumps(document, indent=2, default=str) + "\n"
+
+
+def _camel(value: Any) -> Any:
+    """The JSON report's keys in camelCase throughout, as its summary and the plan JSON have them."""
+    if isinstance(value, dict):
+        return {_camel_key(k): _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+def _camel_key(key: str) -> str:
+    first, *rest = key.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
