@@ -13,7 +13,7 @@ import pytest
 
 from rayplat import PROJECT_ROOT
 from rayplat.check.engine import check_plan, load_policy_config, policy_config_path
-from rayplat.diff.engine import diff_plans, policy_changes
+from rayplat.diff.engine import diff_plans, grants, policy_changes
 from rayplat.diff.git import plan_at_ref
 from rayplat.diff.report import COMMENT_LIMIT, marker, to_json, to_markdown
 from rayplat.plan import run_program
@@ -257,3 +257,21 @@ def test_plan_at_a_git_ref_runs_that_refs_own_code(tmp_path):
     assert plan_at_ref("nope", "HEAD~1", repo=repo).resources == []
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
     assert len(worktrees.strip().splitlines()) == 1, "the temporary worktree was not removed"
+
+
+def test_a_field_the_program_ignores_is_not_an_update():
+    head = copy.deepcopy(planned("dev"))
+    groups = head.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert groups and all("scalingConfig.desiredSize" in g.ignoreChanges for g in groups)
+    groups[0].inputs["scalingConfig"] = {**groups[0].inputs["scalingConfig"], "desiredSize": 7}
+    assert diff_plans(planned("dev"), head).empty
+    groups[0].inputs["scalingConfig"]["maxSize"] = 9
+    (change,) = diff_plans(planned("dev"), head).changes
+    assert [f.path for f in change.fields] == ["scalingConfig.maxSize"]
+
+
+def test_a_trust_policy_grant_reads_who_may_assume_the_role():
+    (grant,) = grants(
+        {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "eks.amazonaws.com"}}]}
+    )
+    assert str(grant) == 'Allow sts:AssumeRole to {"Service":"eks.amazonaws.com"}'

@@ -254,13 +254,15 @@ def _unknown_outputs(change: ResourceChange, new: Mapping[str, PlannedResource],
     dependencies = resource.propertyDependencies
     unknown = set(dependencies) if change.action == "create" else {p for p, u in dependencies.items() if set(u) & fresh}
     change.fields = [
-        FieldChange(f.path, f.old, KNOWN_AFTER_APPLY) if _scalar_of(f.path, unknown) else f for f in change.fields
+        FieldChange(f.path, f.old, KNOWN_AFTER_APPLY) if _fed_by_output(f.path, unknown, change.type) else f
+        for f in change.fields
     ]
     return change
 
 
-def _scalar_of(path: str, inputs: set[str]) -> bool:
-    return any(path == name or (path.startswith(f"{name}[") and "." not in path) for name in inputs)
+def _fed_by_output(path: str, inputs: set[str], resource_type: str) -> bool:
+    document = IAM_DOCUMENTS.get(resource_type)
+    return any(matches(path, name) for name in inputs if name != document)
 
 
 def _cascade_reasons(resource: PlannedResource, replaced: set[str], new: Mapping[str, PlannedResource]) -> list[str]:
@@ -287,7 +289,10 @@ def _resource_change(before: PlannedResource | None, after: PlannedResource | No
     if before is None:
         change.fields = field_changes({}, after.inputs, after.type)
         return change
-    change.fields = field_changes(before.inputs, after.inputs, after.type) + option_changes(before, after)
+    # `pulumi up` leaves a field the program ignores as it is in the cloud: no update.
+    fields = field_changes(before.inputs, after.inputs, after.type)
+    fields = [f for f in fields if not any(matches(f.path, ignored) for ignored in after.ignoreChanges)]
+    change.fields = fields + option_changes(before, after)
     if not change.fields:
         return None
     change.replace_reasons = replace_reasons(after.type, change.fields)
