@@ -30,6 +30,7 @@ STATEFUL = (
     "aws:cloudwatch/logGroup:LogGroup",
     "gcp:storage/bucket:Bucket",
     "gcp:kms/cryptoKey:CryptoKey",
+    "gcp:kms/keyRing:KeyRing",
     "gcp:container/cluster:Cluster",
 )
 IAM_DOCUMENTS = {
@@ -37,6 +38,19 @@ IAM_DOCUMENTS = {
     "aws:iam/rolePolicy:RolePolicy": "policy",
     "aws:iam/role:Role": "assumeRolePolicy",
     "aws:s3/bucketPolicy:BucketPolicy": "policy",
+}
+
+# GCP IAM grants: the input naming what they grant on (a member or a binding's members, a role, a condition).
+GCP_IAM_TARGETS = {
+    "gcp:projects/iAMMember:IAMMember": "project",
+    "gcp:projects/iAMBinding:IAMBinding": "project",
+    "gcp:storage/bucketIAMMember:BucketIAMMember": "bucket",
+    "gcp:storage/bucketIAMBinding:BucketIAMBinding": "bucket",
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "cryptoKeyId",
+    "gcp:kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding": "cryptoKeyId",
+    "gcp:kms/keyRingIAMMember:KeyRingIAMMember": "keyRingId",
+    "gcp:serviceaccount/iAMMember:IAMMember": "serviceAccountId",
+    "gcp:serviceaccount/iAMBinding:IAMBinding": "serviceAccountId",
 }
 
 
@@ -339,16 +353,34 @@ def _compact(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def gcp_grants(resource: PlannedResource | None) -> set[Grant]:
+    """A GCP IAM member's or binding's grants: each member gets the role on the target."""
+    if resource is None:
+        return set()
+    inputs = resource.inputs
+    target = str(inputs.get(GCP_IAM_TARGETS[resource.type], "-"))
+    members = _as_list(inputs.get("members")) + _as_list(inputs.get("member"))
+    condition = _compact(inputs["condition"]) if inputs.get("condition") else ""
+    return {Grant("Allow", str(m), str(inputs.get("role", "(none)")), target, condition) for m in members}
+
+
+def _grants_of(resource: PlannedResource | None, resource_type: str) -> set[Grant] | None:
+    if resource_type in GCP_IAM_TARGETS:
+        return gcp_grants(resource)
+    key = IAM_DOCUMENTS.get(resource_type)
+    return None if key is None else grants(_document(resource, key))
+
+
 def iam_changes(base: Plan, head: Plan) -> list[IamChange]:
+    """Grants added and removed: AWS policy documents statement by statement, GCP IAM members and bindings
+    (a new member, a broader role or member shows as a grant added)."""
     old, new = base.by_urn(), head.by_urn()
     changes = []
     for urn in sorted(set(old) | set(new)):
         resource = new.get(urn) or old[urn]
-        key = IAM_DOCUMENTS.get(resource.type)
-        if key is None:
+        before, after = _grants_of(old.get(urn), resource.type), _grants_of(new.get(urn), resource.type)
+        if before is None or after is None:
             continue
-        before = grants(_document(old.get(urn), key))
-        after = grants(_document(new.get(urn), key))
         if before != after:
             changes.append(
                 IamChange(urn, resource.name, sorted(after - before, key=str), sorted(before - after, key=str))
