@@ -121,6 +121,8 @@ def check(
             raise _fail("--policies-from takes the policy config from the ref and plans the working tree itself")
         _check_with_policies_from(stack, stacks_dir, policies_from, output_format, output, allow_missing_policy_config)
         return
+    if planned is None:  # the stack file's own errors come first
+        planned = _plan_or_exit(stack, stacks_dir)
     config_file = policy_config or policy_config_path(stack)
     if policy_config is not None and not policy_config.is_file():
         raise _fail(f"policy config {policy_config} does not exist")
@@ -136,8 +138,6 @@ def check(
             highlight=False,
             soft_wrap=True,
         )
-    if planned is None:
-        planned = _plan_or_exit(stack, stacks_dir)
     try:
         report = check_plan(planned, load_policy_config(config_file))
     except (PolicyConfigError, ValueError) as exc:
