@@ -79,7 +79,9 @@ def _plan_or_exit(stack: str, stacks_dir: Path):
 
 @app.command()
 def check(
-    stack: StackOption = "dev",
+    stack: Annotated[
+        str | None, typer.Option("--stack", "-s", help="Stack name (default: the --plan's stack, else dev)")
+    ] = None,
     stacks_dir: StacksDirOption = STACKS_DIR,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text, json, sarif or junit")] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file")] = None,
@@ -92,6 +94,16 @@ def check(
             "--allow-missing-policy-config", help="Check a stack that has no policy config with every rule advisory"
         ),
     ] = False,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Check this plan JSON (`rayplat plan --json`) instead of planning")
+    ] = None,
+    policies_from: Annotated[
+        str | None,
+        typer.Option(
+            "--policies-from",
+            help="Judge the working tree's plan by the policy pack and policy config of this git ref (a PR's base)",
+        ),
+    ] = None,
 ) -> None:
     """Plan a stack offline and run the policy pack on it, as `pulumi preview --policy-pack policies` would.
     Exits 1 when a mandatory policy is violated."""
@@ -100,6 +112,17 @@ def check(
 
     if output_format not in reports.FORMATS:
         raise _fail(f"--format must be one of {', '.join(reports.FORMATS)}, not '{output_format}'")
+    planned = _read_plan_or_exit(plan_file) if plan_file is not None else None
+    if planned is not None and stack is not None and planned.stack != stack:
+        raise _fail(f"--plan {plan_file} is a plan of stack '{planned.stack}', not '{stack}'")
+    stack = planned.stack if planned is not None else stack or "dev"
+    if policies_from is not None:
+        if policy_config is not None or planned is not None:
+            raise _fail("--policies-from takes the policy config from the ref and plans the working tree itself")
+        _check_with_policies_from(stack, stacks_dir, policies_from, output_format, output, allow_missing_policy_config)
+        return
+    if planned is None:  # the stack file's own errors come first
+        planned = _plan_or_exit(stack, stacks_dir)
     config_file = policy_config or policy_config_path(stack)
     if policy_config is not None and not policy_config.is_file():
         raise _fail(f"policy config {policy_config} does not exist")
@@ -115,7 +138,6 @@ def check(
             highlight=False,
             soft_wrap=True,
         )
-    planned = _plan_or_exit(stack, stacks_dir)
     try:
         report = check_plan(planned, load_policy_config(config_file))
     except (PolicyConfigError, ValueError) as exc:
@@ -123,6 +145,44 @@ def check(
     _emit(report, output_format, output, f"{stacks_dir.name}/Pulumi.{stack}.yaml")
     if report.mandatory_failures:
         raise typer.Exit(code=1)
+
+
+def _read_plan_or_exit(path: Path):
+    from rayplat.plan import Plan
+
+    try:
+        return Plan.read(path)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"plan file {path}: {exc}") from None
+
+
+def _check_with_policies_from(
+    stack: str, stacks_dir: Path, ref: str, output_format: str, output: Path | None, allow_missing: bool
+) -> None:
+    """Plan the working tree, then let the ref's own `rayplat check --plan` judge that plan with its pack and
+    its policy config, so a change cannot weaken the rules it is judged by."""
+    import sys
+    import tempfile
+
+    from rayplat.diff.git import RUN_CLI, BasePlanError, run_in, worktree_at
+
+    planned = _plan_or_exit(stack, stacks_dir)
+    with tempfile.TemporaryDirectory(prefix="rayplat-head-") as tmp:
+        plan_json = Path(tmp) / "plan.json"
+        planned.write(plan_json)
+        args = ["-c", RUN_CLI, "check", "--plan", str(plan_json), "--stack", stack, "--format", output_format]
+        args += ["--output", str(output.resolve())] if output is not None else []
+        args += ["--allow-missing-policy-config"] if allow_missing else []
+        try:
+            with worktree_at(ref) as worktree:
+                result = run_in(worktree, *args)
+        except BasePlanError as exc:
+            raise _fail(f"--policies-from {ref}: {exc}") from None
+    errors.print(f"judged by the policy pack and policy config of {ref}", markup=False, highlight=False)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    if result.returncode != 0:
+        raise typer.Exit(code=result.returncode)
 
 
 def _emit(report, output_format: str, output: Path | None, stack_file: str) -> None:
@@ -147,11 +207,20 @@ def _emit(report, output_format: str, output: Path | None, stack_file: str) -> N
 @app.command()
 def policies(
     markdown: Annotated[bool, typer.Option("--markdown", help="The catalog table of docs/policies.md")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Each rule's name, default level and default parameters, as JSON")
+    ] = False,
 ) -> None:
     """List the rules of the policy pack."""
+    import json
+
     from policies import ALL_POLICIES
     from rayplat.check import reports
+    from rayplat.diff.policyconfig import rule_listing
 
+    if as_json:
+        console.out(json.dumps(rule_listing(ALL_POLICIES), indent=2, sort_keys=True), highlight=False)
+        return
     if markdown:
         console.out(reports.catalog_markdown(ALL_POLICIES), end="", highlight=False)
         return
@@ -174,27 +243,44 @@ def diff(
     policy_config: Annotated[
         Path | None, typer.Option("--policy-config", help="Policy config (default: policies/config/<stack>.json)")
     ] = None,
+    base_policy_config: Annotated[
+        Path | None,
+        typer.Option("--base-policy-config", help="With --base-plan: the base's policy config, to show its changes"),
+    ] = None,
+    head_policy_config: Annotated[
+        Path | None,
+        typer.Option("--head-policy-config", help="With --head-plan: the head's policy config, to show its changes"),
+    ] = None,
 ) -> None:
     """What a change does to a stack: the plan at a git ref (or a plan file) against the working tree (or a
     plan file), field by field, with what a reviewer must not miss, and the policy results that change."""
+    from policies import ALL_POLICIES
     from rayplat.check.engine import PolicyConfigError, check_plan, load_policy_config, policy_config_path
     from rayplat.diff import report
     from rayplat.diff.engine import diff_plans, policy_changes
-    from rayplat.diff.git import BasePlanError, plan_at_ref
-    from rayplat.plan import Plan
+    from rayplat.diff.git import BasePlanError, base_at_ref
+    from rayplat.diff.policyconfig import compare, read_config, rule_listing
 
     if output_format not in ("markdown", "json"):
         raise _fail(f"--format must be markdown or json, not '{output_format}'")
     if (base is None) == (base_plan is None):
         raise _fail("give either --base REF or --base-plan FILE")
+    if base is not None and base_policy_config is not None:
+        raise _fail("--base-policy-config goes with --base-plan; with --base the ref's own config is read")
+    head_rules = rule_listing(ALL_POLICIES)
     try:
-        before = Plan.read(base_plan) if base_plan is not None else plan_at_ref(stack, str(base))
-        after = Plan.read(head_plan) if head_plan is not None else None
+        if base_plan is not None:
+            before = _read_plan_or_exit(base_plan)
+            base_rules, base_config = head_rules, read_config(base_policy_config or policy_config_path(stack))
+        else:
+            state = base_at_ref(stack, str(base))
+            before, base_rules, base_config = state.plan, state.rules, state.policy_config
+        head_config = read_config(head_policy_config or policy_config_path(stack))
     except (BasePlanError, OSError, ValueError) as exc:
         raise _fail(exc) from None
-    if after is None:
-        after = _plan_or_exit(stack, STACKS_DIR)
+    after = _read_plan_or_exit(head_plan) if head_plan is not None else _plan_or_exit(stack, STACKS_DIR)
     changes = diff_plans(before, after)
+    changes.rule_changes = compare(base_rules, base_config, head_rules, head_config)
     config_file = policy_config or policy_config_path(changes.stack)
     try:
         config = load_policy_config(config_file)

@@ -31,6 +31,7 @@ def test_plan_writes_the_stack_export_shape_and_a_summary(tmp_path):
         "protect",
         "retainOnDelete",
         "propertyDependencies",
+        "ignoreChanges",
     }
     assert all(set(r) == keys for r in plan["resources"])
     assert plan["outputs"]["kuberayVersion"] == "1.7.0"

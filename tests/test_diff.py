@@ -13,7 +13,7 @@ import pytest
 
 from rayplat import PROJECT_ROOT
 from rayplat.check.engine import check_plan, load_policy_config, policy_config_path
-from rayplat.diff.engine import diff_plans, policy_changes
+from rayplat.diff.engine import diff_plans, grants, policy_changes
 from rayplat.diff.git import plan_at_ref
 from rayplat.diff.report import COMMENT_LIMIT, marker, to_json, to_markdown
 from rayplat.plan import run_program
@@ -76,7 +76,7 @@ def test_adding_a_gpu_pool(add_pool):
 
 def test_changing_an_instance_type_replaces_the_node_group():
     diff = _diff(planned("dev"), _head(lambda c: _with_pools(c, lambda p: p[0].update(instanceTypes=["g5.12xlarge"]))))
-    (replaced,) = diff.of_action("replace")
+    (replaced,) = [c for c in diff.of_action("replace") if c.replace_reasons == ["instanceTypes"]]
     assert (replaced.type, replaced.name, replaced.replace_reasons) == (
         "aws:eks/nodeGroup:NodeGroup",
         "dev-a10g",
@@ -90,9 +90,11 @@ def test_changing_an_instance_type_replaces_the_node_group():
         "a new one is created and **the old one is destroyed with its data**"
     ) in markdown
     assert "**GPU capacity**: pool `a10g` max GPUs 4 → 16" in markdown
-    # The ASG tag that advertises GPUs per node follows the new type: an update, not a replacement.
+    # The ASG tags follow the new group's Auto Scaling group: replaced with it (the cascade), the one that
+    # advertises GPUs per node with the new count.
     tag = next(c for c in diff.changes if c.name == "dev-a10g-resources-nvidia.com-gpu")
-    assert (tag.action, tag.fields[0].old, tag.fields[0].new) == ("update", "1", "4")
+    assert (tag.action, tag.fields[0].old, tag.fields[0].new) == ("replace", "1", "4")
+    assert tag.replace_reasons == ["autoscalingGroupName (from replaced dev-a10g)"]
 
 
 def test_removing_the_bucket_is_flagged_and_retained():
@@ -193,7 +195,37 @@ def test_comment_stays_under_the_limit_and_says_what_it_left_out():
 def test_json_report(widen_iam):
     document = json.loads(to_json(widen_iam))
     assert document["summary"]["update"] == 1 and document["summary"]["iamWidened"] == 1
-    assert document["new_violations"][0]["policy"] == "iam-no-star-resource-on-data"
+    assert document["newViolations"][0]["policy"] == "iam-no-star-resource-on-data"
+    assert document["gpusBefore"] == {"a10g": 4, "l4": 2}
+
+
+def _snake_keys(value) -> list[str]:
+    if isinstance(value, dict):
+        return [k for k in value if "_" in k] + [k for v in value.values() for k in _snake_keys(v)]
+    return [k for v in value for k in _snake_keys(v)] if isinstance(value, list) else []
+
+
+def test_json_report_keys_are_camel_case(add_pool):
+    document = json.loads(to_json(add_pool))
+    assert document["changes"] and document["changes"][0]["replaceReasons"] == []
+    assert _snake_keys(document) == []
+
+
+def test_a_create_shows_values_only_and_outputs_of_new_resources_as_known_after_apply(add_pool):
+    markdown = to_markdown(add_pool)
+    assert "- : {}" not in markdown and "+ : (none)" not in markdown
+    creates = [block for block in markdown.split("```diff\n") if block.split("\n", 1)[0].endswith("(create)")]
+    assert len(creates) >= 9
+    assert not [line for block in creates for line in block.splitlines() if line.startswith("- ")]
+    assert "+ autoscalingGroupName: (known after apply)" in markdown
+    assert "eks-l40s-" not in markdown, "a mock engine's Auto Scaling group name is shown as real"
+    assert "+ metadataOptions.httpTokens: required" in markdown
+
+
+def test_diffing_two_different_stacks_warns():
+    diff = diff_plans(planned("dev"), planned("staging"))
+    assert diff.warnings and "`dev`" in diff.warnings[0] and "`staging`" in diff.warnings[0]
+    assert "> [!WARNING]" in to_markdown(diff)
 
 
 def test_no_changes():
@@ -225,3 +257,21 @@ def test_plan_at_a_git_ref_runs_that_refs_own_code(tmp_path):
     assert plan_at_ref("nope", "HEAD~1", repo=repo).resources == []
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
     assert len(worktrees.strip().splitlines()) == 1, "the temporary worktree was not removed"
+
+
+def test_a_field_the_program_ignores_is_not_an_update():
+    head = copy.deepcopy(planned("dev"))
+    groups = head.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert groups and all("scalingConfig.desiredSize" in g.ignoreChanges for g in groups)
+    groups[0].inputs["scalingConfig"] = {**groups[0].inputs["scalingConfig"], "desiredSize": 7}
+    assert diff_plans(planned("dev"), head).empty
+    groups[0].inputs["scalingConfig"]["maxSize"] = 9
+    (change,) = diff_plans(planned("dev"), head).changes
+    assert [f.path for f in change.fields] == ["scalingConfig.maxSize"]
+
+
+def test_a_trust_policy_grant_reads_who_may_assume_the_role():
+    (grant,) = grants(
+        {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "eks.amazonaws.com"}}]}
+    )
+    assert str(grant) == 'Allow sts:AssumeRole to {"Service":"eks.amazonaws.com"}'

@@ -10,67 +10,16 @@ from typing import Any
 
 from components.aws.instance_types import GPU_INSTANCE_TYPES
 from components.nodes import POOL_LABEL
+from rayplat.diff.policyconfig import RuleConfigChange
+from rayplat.diff.replacements import forcing_fields, forcing_inputs, matches
 from rayplat.plan import Plan, PlannedResource
 
 SECRET = "[secret]"
+KNOWN_AFTER_APPLY = "(known after apply)"
 _SENSITIVE = ("password", "secret", "token", "kubeconfig", "privatekey", "private_key")
+# Settings named like a secret that are not one (IMDSv2's httpTokens is "required" or "optional").
+_NOT_SECRET = ("httptokens",)
 
-# Input paths (prefixes) whose change makes the provider replace the resource rather than update it.
-REPLACE_ON = {
-    "aws:eks/cluster:Cluster": (
-        "name",
-        "roleArn",
-        "encryptionConfig",
-        "kubernetesNetworkConfig",
-        "accessConfig.bootstrapClusterCreatorAdminPermissions",
-        "bootstrapSelfManagedAddons",
-    ),
-    "aws:eks/nodeGroup:NodeGroup": (
-        "clusterName",
-        "nodeGroupName",
-        "nodeGroupNamePrefix",
-        "nodeRoleArn",
-        "subnetIds",
-        "amiType",
-        "instanceTypes",
-        "capacityType",
-        "diskSize",
-        "remoteAccess",
-    ),
-    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled"),
-    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion"),
-    "aws:ec2/vpc:Vpc": ("cidrBlock", "instanceTenancy"),
-    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone"),
-    "aws:iam/role:Role": ("name", "namePrefix", "path"),
-    "aws:iam/policy:Policy": ("name", "namePrefix", "path", "description"),
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url",),
-    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix"),
-    "aws:eks/addon:Addon": ("clusterName", "addonName"),
-    "aws:kms/alias:Alias": ("name", "namePrefix"),
-    "aws:ec2/natGateway:NatGateway": ("allocationId", "subnetId", "connectivityType"),
-    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
-    "kubernetes:core/v1:Namespace": ("metadata.name",),
-    # The GKE cluster's immutable fields (datapathProvider: Dataplane V2 is chosen at creation only).
-    "gcp:container/cluster:Cluster": (
-        "name",
-        "location",
-        "project",
-        "network",
-        "subnetwork",
-        "networkingMode",
-        "datapathProvider",
-        "ipAllocationPolicy",
-        "privateClusterConfig.enablePrivateNodes",
-        "privateClusterConfig.masterIpv4CidrBlock",
-        "initialNodeCount",
-        "masterAuth.clientCertificateConfig",
-        "enableAutopilot",
-        "confidentialNodes",
-    ),
-    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
-    "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
-    "gcp:kms/cryptoKey:CryptoKey": ("name", "keyRing", "purpose", "importOnly", "skipInitialVersionCreation"),
-}
 # Resources whose loss loses data or running work.
 STATEFUL = (
     "aws:s3/bucket:Bucket",
@@ -81,6 +30,7 @@ STATEFUL = (
     "aws:cloudwatch/logGroup:LogGroup",
     "gcp:storage/bucket:Bucket",
     "gcp:kms/cryptoKey:CryptoKey",
+    "gcp:kms/keyRing:KeyRing",
     "gcp:container/cluster:Cluster",
 )
 IAM_DOCUMENTS = {
@@ -88,6 +38,19 @@ IAM_DOCUMENTS = {
     "aws:iam/rolePolicy:RolePolicy": "policy",
     "aws:iam/role:Role": "assumeRolePolicy",
     "aws:s3/bucketPolicy:BucketPolicy": "policy",
+}
+
+# GCP IAM grants: the input naming what they grant on (a member or a binding's members, a role, a condition).
+GCP_IAM_TARGETS = {
+    "gcp:projects/iAMMember:IAMMember": "project",
+    "gcp:projects/iAMBinding:IAMBinding": "project",
+    "gcp:storage/bucketIAMMember:BucketIAMMember": "bucket",
+    "gcp:storage/bucketIAMBinding:BucketIAMBinding": "bucket",
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "cryptoKeyId",
+    "gcp:kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding": "cryptoKeyId",
+    "gcp:kms/keyRingIAMMember:KeyRingIAMMember": "keyRingId",
+    "gcp:serviceaccount/iAMMember:IAMMember": "serviceAccountId",
+    "gcp:serviceaccount/iAMBinding:IAMBinding": "serviceAccountId",
 }
 
 
@@ -127,9 +90,11 @@ class Grant:
     condition: str
 
     def __str__(self) -> str:
+        # A trust policy names no resource: it says who may assume the role.
+        on = f" on {self.resource}" if self.resource != "-" else ""
         who = f" to {self.principal}" if self.principal else ""
         when = f" when {self.condition}" if self.condition else ""
-        return f"{self.effect} {self.action} on {self.resource}{who}{when}"
+        return f"{self.effect} {self.action}{on}{who}{when}"
 
 
 @dataclass
@@ -158,6 +123,8 @@ class PlanDiff:
     new_violations: list[PolicyChange] = field(default_factory=list)
     fixed_violations: list[PolicyChange] = field(default_factory=list)
     outputs: list[FieldChange] = field(default_factory=list)
+    rule_changes: list[RuleConfigChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def of_action(self, action: str) -> list[ResourceChange]:
         return [c for c in self.changes if c.action == action]
@@ -180,7 +147,11 @@ class PlanDiff:
 
     @property
     def empty(self) -> bool:
-        return not self.changes and not self.outputs
+        return not self.changes and not self.outputs and not self.rule_changes
+
+    @property
+    def rules_to_review(self) -> list[RuleConfigChange]:
+        return [c for c in self.rule_changes if c.must_review]
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -200,7 +171,8 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def mask(path: str, value: Any) -> Any:
     leaf = path.rsplit(".", 1)[-1].lower().replace("-", "")
-    return SECRET if value is not None and any(word in leaf for word in _SENSITIVE) else value
+    sensitive = leaf not in _NOT_SECRET and any(word in leaf for word in _SENSITIVE)
+    return SECRET if value is not None and sensitive else value
 
 
 def _expand_json(inputs: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
@@ -215,7 +187,9 @@ def _expand_json(inputs: Mapping[str, Any], resource_type: str) -> dict[str, Any
 
 
 def field_changes(old: Mapping[str, Any], new: Mapping[str, Any], resource_type: str) -> list[FieldChange]:
-    before, after = flatten(_expand_json(old, resource_type)), flatten(_expand_json(new, resource_type))
+    # An absent side (a create's before, a delete's after) has no fields, not one empty field.
+    before = flatten(_expand_json(old, resource_type)) if old else {}
+    after = flatten(_expand_json(new, resource_type)) if new else {}
     return [
         FieldChange(path, mask(path, before.get(path)), mask(path, after.get(path)))
         for path in sorted(set(before) | set(after))
@@ -233,15 +207,8 @@ def option_changes(before: PlannedResource, after: PlannedResource) -> list[Fiel
 
 
 def replace_reasons(resource_type: str, changes: Iterable[FieldChange]) -> list[str]:
-    fields = REPLACE_ON.get(resource_type, ())
-    return sorted(
-        {
-            prefix
-            for change in changes
-            for prefix in fields
-            if change.path == prefix or change.path.startswith((f"{prefix}.", f"{prefix}["))
-        }
-    )
+    fields = forcing_fields(resource_type)
+    return sorted({prefix for change in changes for prefix in fields if matches(change.path, prefix)})
 
 
 def _component(resource: PlannedResource, by_urn: Mapping[str, PlannedResource]) -> str:
@@ -258,7 +225,67 @@ def resource_changes(base: Plan, head: Plan) -> list[ResourceChange]:
         change = _resource_change(old.get(urn), new.get(urn), old, new)
         if change is not None:
             changes.append(change)
-    return changes
+    return cascade(changes, old, new)
+
+
+def cascade(
+    changes: list[ResourceChange], old: Mapping[str, PlannedResource], new: Mapping[str, PlannedResource]
+) -> list[ResourceChange]:
+    """A replaced resource gets new outputs (id, ARN, name): a resource whose replace-forcing input came from
+    it (the plan's ``propertyDependencies``) is replaced too, and so on down the graph."""
+    by_urn = {c.urn: c for c in changes}
+    replaced = {c.urn for c in changes if c.action == "replace"}
+    grown = True
+    while grown:
+        grown = False
+        for urn, resource in new.items():
+            current = by_urn.get(urn)
+            if urn not in old or not resource.custom or (current and current.action != "update"):
+                continue
+            reasons = _cascade_reasons(resource, replaced, new)
+            if not reasons:
+                continue
+            if current is None:
+                current = by_urn[urn] = ResourceChange(
+                    "replace", urn, resource.type, resource.name, _component(resource, new)
+                )
+                current.retained, current.protected = old[urn].retainOnDelete, old[urn].protect
+            current.action, current.replace_reasons = "replace", sorted({*current.replace_reasons, *reasons})
+            replaced.add(urn)
+            grown = True
+    fresh = replaced | {c.urn for c in changes if c.action == "create"}
+    return [_unknown_outputs(by_urn[urn], new, fresh) for urn in sorted(by_urn)]
+
+
+def _unknown_outputs(change: ResourceChange, new: Mapping[str, PlannedResource], fresh: set[str]) -> ResourceChange:
+    """An input that takes another resource's output (an ID, an ARN, a generated name) is not known before
+    `pulumi up` when that resource is new or replaced, and in a create the offline plan's value for it is
+    the mock engine's invention: both show as "(known after apply)", never as a real-looking identifier.
+    Documents built from such outputs (policies) keep their fields, so a reviewer still reads the grants."""
+    resource = new.get(change.urn)
+    if resource is None or not resource.propertyDependencies:
+        return change
+    dependencies = resource.propertyDependencies
+    unknown = set(dependencies) if change.action == "create" else {p for p, u in dependencies.items() if set(u) & fresh}
+    change.fields = [
+        FieldChange(f.path, f.old, KNOWN_AFTER_APPLY) if _fed_by_output(f.path, unknown, change.type) else f
+        for f in change.fields
+    ]
+    return change
+
+
+def _fed_by_output(path: str, inputs: set[str], resource_type: str) -> bool:
+    document = IAM_DOCUMENTS.get(resource_type)
+    return any(matches(path, name) for name in inputs if name != document)
+
+
+def _cascade_reasons(resource: PlannedResource, replaced: set[str], new: Mapping[str, PlannedResource]) -> list[str]:
+    return [
+        f"{prop} (from replaced {new[urn].name if urn in new else urn})"
+        for prop, urns in sorted(resource.propertyDependencies.items())
+        if forcing_inputs(resource.type, prop)
+        for urn in sorted(set(urns) & replaced)
+    ]
 
 
 def _resource_change(before: PlannedResource | None, after: PlannedResource | None, old, new) -> ResourceChange | None:
@@ -276,7 +303,10 @@ def _resource_change(before: PlannedResource | None, after: PlannedResource | No
     if before is None:
         change.fields = field_changes({}, after.inputs, after.type)
         return change
-    change.fields = field_changes(before.inputs, after.inputs, after.type) + option_changes(before, after)
+    # `pulumi up` leaves a field the program ignores as it is in the cloud: no update.
+    fields = field_changes(before.inputs, after.inputs, after.type)
+    fields = [f for f in fields if not any(matches(f.path, ignored) for ignored in after.ignoreChanges)]
+    change.fields = fields + option_changes(before, after)
     if not change.fields:
         return None
     change.replace_reasons = replace_reasons(after.type, change.fields)
@@ -323,16 +353,34 @@ def _compact(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def gcp_grants(resource: PlannedResource | None) -> set[Grant]:
+    """A GCP IAM member's or binding's grants: each member gets the role on the target."""
+    if resource is None:
+        return set()
+    inputs = resource.inputs
+    target = str(inputs.get(GCP_IAM_TARGETS[resource.type], "-"))
+    members = _as_list(inputs.get("members")) + _as_list(inputs.get("member"))
+    condition = _compact(inputs["condition"]) if inputs.get("condition") else ""
+    return {Grant("Allow", str(m), str(inputs.get("role", "(none)")), target, condition) for m in members}
+
+
+def _grants_of(resource: PlannedResource | None, resource_type: str) -> set[Grant] | None:
+    if resource_type in GCP_IAM_TARGETS:
+        return gcp_grants(resource)
+    key = IAM_DOCUMENTS.get(resource_type)
+    return None if key is None else grants(_document(resource, key))
+
+
 def iam_changes(base: Plan, head: Plan) -> list[IamChange]:
+    """Grants added and removed: AWS policy documents statement by statement, GCP IAM members and bindings
+    (a new member, a broader role or member shows as a grant added)."""
     old, new = base.by_urn(), head.by_urn()
     changes = []
     for urn in sorted(set(old) | set(new)):
         resource = new.get(urn) or old[urn]
-        key = IAM_DOCUMENTS.get(resource.type)
-        if key is None:
+        before, after = _grants_of(old.get(urn), resource.type), _grants_of(new.get(urn), resource.type)
+        if before is None or after is None:
             continue
-        before = grants(_document(old.get(urn), key))
-        after = grants(_document(new.get(urn), key))
         if before != after:
             changes.append(
                 IamChange(urn, resource.name, sorted(after - before, key=str), sorted(before - after, key=str))
@@ -360,7 +408,14 @@ def output_changes(base: Plan, head: Plan) -> list[FieldChange]:
 
 
 def diff_plans(base: Plan, head: Plan) -> PlanDiff:
+    warnings = []
+    if base.stack and head.stack and base.stack != head.stack:
+        warnings.append(
+            f"the base plan is of stack `{base.stack}` and the head plan of stack `{head.stack}`: "
+            "this compares two different stacks, not one stack before and after a change"
+        )
     return PlanDiff(
+        warnings=warnings,
         stack=head.stack or base.stack,
         changes=resource_changes(base, head),
         gpus_before=gpu_capacity(base),

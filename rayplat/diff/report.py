@@ -26,7 +26,9 @@ def summary_line(diff: PlanDiff) -> str:
     if diff.empty:
         changes = "no changes"
     else:
-        changes = ", ".join(f"{counts[a]} to {a}" for a in ACTIONS if counts[a]) or "outputs only"
+        changes = ", ".join(f"{counts[a]} to {a}" for a in ACTIONS if counts[a]) or (
+            "policy rules changed" if diff.rule_changes else "outputs only"
+        )
     before, after = diff.gpu_total
     gpus = f"max GPUs {before} → {after} ({after - before:+d})" if before != after else f"max GPUs {after}"
     flags = len(_flags(diff))
@@ -43,7 +45,8 @@ SAFE_WAYS = (
 
 
 def _flags(diff: PlanDiff) -> list[str]:
-    flags = [
+    flags = [f"**Policy rule change**: `{c.rule}` {c.what}" for c in diff.rules_to_review]
+    flags += [
         f"**Blocked**: `{c.type}` `{c.name}` would be {'replaced' if c.action == 'replace' else 'deleted'}"
         f"{_because(c)}, but it is protected, so `pulumi up` refuses the whole update. "
         f"To proceed safely: {SAFE_WAYS}"
@@ -92,7 +95,8 @@ def _fate(change: ResourceChange) -> str:
 def to_markdown(diff: PlanDiff, limit: int = COMMENT_LIMIT) -> str:
     """The PR comment. Sections get the room left in priority order (flags first, field changes last),
     and a section that does not fit whole says what it left out."""
-    head = "\n\n".join([marker(diff.stack), summary_line(diff), *_caution(_flags(diff), limit // 4)])
+    warnings = [f"> [!WARNING]\n> {w}" for w in diff.warnings]
+    head = "\n\n".join([marker(diff.stack), summary_line(diff), *warnings, *_caution(_flags(diff), limit // 4)])
     remaining = limit - len(head) - _RESERVE
     rendered = {}
     for name in _PRIORITY:
@@ -165,9 +169,13 @@ def _value(value: Any) -> str:
 
 
 def _field_lines(change: ResourceChange) -> str:
+    """A create shows its values, a delete what it had, an update or replacement each field before and after."""
     lines = [f"# {change.type} {change.name} ({change.action})"]
     for f in change.fields:
-        lines += [f"- {f.path}: {_value(f.old)}", f"+ {f.path}: {_value(f.new)}"]
+        if change.action != "create":
+            lines.append(f"- {f.path}: {_value(f.old)}")
+        if change.action != "delete":
+            lines.append(f"+ {f.path}: {_value(f.new)}")
     return "\n".join(lines)
 
 
@@ -227,6 +235,14 @@ def _policy_section(diff: PlanDiff, budget: int) -> str:
     return _details(title, _table(["", "level", "policy", "resource", "message"], rows, budget))
 
 
+def _rules_section(diff: PlanDiff, budget: int) -> str:
+    if not diff.rule_changes:
+        return ""
+    rows = [[f"`{c.rule}`", c.what, "**must review**" if c.must_review else ""] for c in diff.rule_changes]
+    title = f"Policy rules and config: {len(diff.rule_changes)} changed, {len(diff.rules_to_review)} to review"
+    return _details(title, _table(["rule", "change", ""], rows, budget))
+
+
 def _outputs_section(diff: PlanDiff, budget: int) -> str:
     if not diff.outputs:
         return ""
@@ -253,14 +269,15 @@ def _graph_section(diff: PlanDiff, budget: int) -> str:
 _SECTIONS = {
     "resources": _resources_section,
     "policy": _policy_section,
+    "rules": _rules_section,
     "iam": _iam_section,
     "gpu": _gpu_section,
     "outputs": _outputs_section,
     "graph": _graph_section,
     "fields": _fields_section,
 }
-_PRIORITY = ("resources", "policy", "iam", "gpu", "outputs", "graph", "fields")
-_DISPLAY = ("resources", "fields", "gpu", "iam", "policy", "outputs", "graph")
+_PRIORITY = ("rules", "resources", "policy", "iam", "gpu", "outputs", "graph", "fields")
+_DISPLAY = ("rules", "resources", "fields", "gpu", "iam", "policy", "outputs", "graph")
 
 
 def to_json(diff: PlanDiff) -> str:
@@ -276,7 +293,23 @@ def to_json(diff: PlanDiff) -> str:
             "blocked": len(diff.blocked),
             "iamWidened": len(diff.widened_iam),
             "newViolations": len(diff.new_violations),
+            "policyRuleChanges": len(diff.rule_changes),
+            "policyRulesToReview": len(diff.rules_to_review),
         },
-        **asdict(diff),
+        **_camel(asdict(diff)),
     }
     return json.dumps(document, indent=2, default=str) + "\n"
+
+
+def _camel(value: Any) -> Any:
+    """The JSON report's keys in camelCase throughout, as its summary and the plan JSON have them."""
+    if isinstance(value, dict):
+        return {_camel_key(k): _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+def _camel_key(key: str) -> str:
+    first, *rest = key.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)

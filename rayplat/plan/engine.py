@@ -44,6 +44,8 @@ class PlannedResource:
     retainOnDelete: bool  # noqa: N815 (the name `pulumi stack export` uses)
     # Input property -> the URNs of the resources its value came from (absent in plans of older versions).
     propertyDependencies: dict[str, list[str]] = field(default_factory=dict)  # noqa: N815
+    # Input paths the program tells the engine to ignore changes of (`ignore_changes`).
+    ignoreChanges: list[str] = field(default_factory=list)  # noqa: N815
 
 
 @dataclass
@@ -132,6 +134,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 protect=bool(request.protect),
                 retainOnDelete=bool(request.retainOnDelete),
                 propertyDependencies=_property_dependencies(request),
+                ignoreChanges=list(request.ignoreChanges),
             )
         )
         return response

@@ -1,0 +1,169 @@
+"""The input fields whose change makes a provider replace a resource instead of updating it in place, for
+every resource type the platform creates on every cloud.
+
+From the providers' schemas and documentation: the pulumi-aws and pulumi-gcp resource docs mark such
+fields "Changing this forces a new resource" (Terraform's ForceNew); Kubernetes replaces an object whose
+name or namespace changes, and the API server refuses updates of immutable fields (a StorageClass's
+provisioner and parameters, a RoleBinding's roleRef); random's resources regenerate when any input
+changes. Paths are input paths in the plan (wire names); a path matches itself and everything below it.
+An empty tuple says nothing forces a replacement.
+"""
+
+from __future__ import annotations
+
+_S3_BUCKET_CHILD = ("bucket", "expectedBucketOwner")
+_GCP_IAM_MEMBER = ("role", "member", "condition")
+_K8S = ("metadata.name", "metadata.namespace")
+
+REPLACE_ON: dict[str, tuple[str, ...]] = {
+    # AWS
+    "aws:autoscaling/tag:Tag": ("autoscalingGroupName", "tag.key"),
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix", "logGroupClass"),
+    "aws:ec2/eip:Eip": ("address", "domain", "networkBorderGroup", "publicIpv4Pool", "customerOwnedIpv4Pool"),
+    "aws:ec2/internetGateway:InternetGateway": (),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("name", "namePrefix"),
+    "aws:ec2/natGateway:NatGateway": ("allocationId", "subnetId", "connectivityType", "privateIp"),
+    "aws:ec2/routeTable:RouteTable": ("vpcId",),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId", "gatewayId"),
+    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"),
+    "aws:ec2/vpc:Vpc": ("cidrBlock", "instanceTenancy", "ipv4IpamPoolId", "ipv4NetmaskLength"),
+    "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn", "type"),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (
+        "clusterName",
+        "principalArn",
+        "policyArn",
+        "accessScope",
+    ),
+    "aws:eks/addon:Addon": ("clusterName", "addonName"),
+    "aws:eks/cluster:Cluster": (
+        "name",
+        "roleArn",
+        "encryptionConfig",
+        "kubernetesNetworkConfig",
+        "accessConfig.bootstrapClusterCreatorAdminPermissions",
+        "bootstrapSelfManagedAddons",
+    ),
+    "aws:eks/nodeGroup:NodeGroup": (
+        "clusterName",
+        "nodeGroupName",
+        "nodeGroupNamePrefix",
+        "nodeRoleArn",
+        "subnetIds",
+        "amiType",
+        "instanceTypes",
+        "capacityType",
+        "diskSize",
+        "remoteAccess",
+        "launchTemplate.id",
+        "launchTemplate.name",
+    ),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url",),
+    "aws:iam/policy:Policy": ("name", "namePrefix", "path", "description"),
+    "aws:iam/role:Role": ("name", "namePrefix", "path"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
+    "aws:kms/alias:Alias": ("name", "namePrefix"),
+    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"),
+    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled"),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _S3_BUCKET_CHILD,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ("bucket",),
+    "aws:s3/bucketPolicy:BucketPolicy": ("bucket",),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ("bucket",),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _S3_BUCKET_CHILD,
+    "aws:s3/bucketVersioning:BucketVersioning": _S3_BUCKET_CHILD,
+    # GCP
+    "gcp:compute/network:Network": ("name", "project", "autoCreateSubnetworks", "description"),
+    "gcp:compute/router:Router": ("name", "region", "project", "network"),
+    "gcp:compute/routerNat:RouterNat": ("name", "router", "region", "project"),
+    "gcp:compute/subnetwork:Subnetwork": ("name", "region", "project", "network"),
+    # The GKE cluster's immutable fields (datapathProvider: Dataplane V2 is chosen at creation only).
+    "gcp:container/cluster:Cluster": (
+        "name",
+        "location",
+        "project",
+        "network",
+        "subnetwork",
+        "networkingMode",
+        "datapathProvider",
+        "ipAllocationPolicy",
+        "privateClusterConfig.enablePrivateNodes",
+        "privateClusterConfig.masterIpv4CidrBlock",
+        "initialNodeCount",
+        "masterAuth.clientCertificateConfig",
+        "enableAutopilot",
+        "confidentialNodes",
+    ),
+    "gcp:container/nodePool:NodePool": (
+        "name",
+        "namePrefix",
+        "cluster",
+        "location",
+        "project",
+        "initialNodeCount",
+        "nodeConfig.guestAccelerators",
+        "nodeConfig.spot",
+        "nodeConfig.preemptible",
+        "nodeConfig.serviceAccount",
+        "nodeConfig.oauthScopes",
+    ),
+    "gcp:kms/cryptoKey:CryptoKey": ("name", "keyRing", "purpose", "importOnly", "skipInitialVersionCreation"),
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": ("cryptoKeyId", *_GCP_IAM_MEMBER),
+    "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
+    "gcp:projects/iAMMember:IAMMember": ("project", *_GCP_IAM_MEMBER),
+    "gcp:serviceaccount/account:Account": ("accountId", "project"),
+    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", *_GCP_IAM_MEMBER),
+    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", *_GCP_IAM_MEMBER),
+    # Kubernetes
+    "kubernetes:core/v1:ConfigMap": _K8S,
+    "kubernetes:core/v1:LimitRange": _K8S,
+    "kubernetes:core/v1:Namespace": _K8S,
+    "kubernetes:core/v1:ResourceQuota": _K8S,
+    "kubernetes:core/v1:Secret": (*_K8S, "type"),
+    "kubernetes:core/v1:ServiceAccount": _K8S,
+    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
+    "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue": _K8S,
+    "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue": _K8S,
+    "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": _K8S,
+    "kubernetes:monitoring.coreos.com/v1:PodMonitor": _K8S,
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _K8S,
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": _K8S,
+    "kubernetes:ray.io/v1:RayCluster": _K8S,
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": (*_K8S, "roleRef"),
+    "kubernetes:storage.k8s.io/v1:StorageClass": (
+        *_K8S,
+        "provisioner",
+        "parameters",
+        "reclaimPolicy",
+        "volumeBindingMode",
+        "allowedTopologies",
+    ),
+    # random: every input regenerates the value.
+    "random:index/randomPassword:RandomPassword": (
+        "keepers",
+        "length",
+        "lower",
+        "minLower",
+        "minNumeric",
+        "minSpecial",
+        "minUpper",
+        "numeric",
+        "overrideSpecial",
+        "special",
+        "upper",
+    ),
+}
+
+
+def forcing_fields(resource_type: str) -> tuple[str, ...]:
+    return REPLACE_ON.get(resource_type, ())
+
+
+def matches(path: str, field: str) -> bool:
+    """Whether a changed input ``path`` is the replace-forcing ``field`` or lies below it."""
+    return path == field or path.startswith((f"{field}.", f"{field}["))
+
+
+def forcing_inputs(resource_type: str, input_name: str) -> bool:
+    """Whether the top-level input ``input_name`` holds a replace-forcing field (a replaced resource's new
+    value flowing into it forces this resource's replacement too)."""
+    return any(f.split(".", 1)[0] == input_name for f in forcing_fields(resource_type))
