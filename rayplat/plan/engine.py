@@ -19,9 +19,11 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.stack import Stack, massage, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import PROJECT, ConfigError, describe_value, project_keys
 from rayplat import PROJECT_ROOT
 from rayplat.plan import mockvalues
+from stackconfig.base import describe_value
+from stackconfig.errors import ConfigError
+from stackconfig.loading import PROJECT, project_keys
 
 SECRET = "[secret]"
 STACKS_DIR = PROJECT_ROOT / "stacks"
