@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,15 @@ def _site(config: dict[str, str]) -> mockvalues.Site:
 
 def run_program(stack: str, config: dict[str, str], program: Path) -> Plan:
     """Evaluate ``program`` as stack ``stack`` with ``config`` on the mock engine; return what it registered."""
+
+    def evaluate() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    return run_function(stack, config, evaluate)
+
+
+def run_function(stack: str, config: dict[str, str], build: Callable[[], None]) -> Plan:
+    """Run ``build`` (a program, or one component built alone) on the mock engine; return what it registered."""
     mock = _Mocks(_site(config))
     monitor = _RecordingMonitor(mock)
     # A fresh root stack: set_mocks keeps an existing one, and with it the last plan's outputs.
@@ -220,10 +230,7 @@ def run_program(stack: str, config: dict[str, str], program: Path) -> Plan:
     root = pulumi.runtime.settings.get_root_resource()
     assert isinstance(root, Stack), "set_mocks creates the root stack"
 
-    def evaluate() -> None:
-        runpy.run_path(str(program), run_name="__main__")
-
-    _sync_await(run_pulumi_func(evaluate))
+    _sync_await(run_pulumi_func(build))
     # Registration order depends on when outputs resolve; URN order makes plans reproducible.
     resources = sorted(monitor.recorded, key=lambda r: r.urn)
     return Plan(stack=stack, project=PROJECT, resources=resources, outputs=_resolve_outputs(root.outputs))
