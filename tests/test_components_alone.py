@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import pulumi
 import pytest
 
 from components.aws.cluster import AwsCluster, AwsClusterArgs, ExistingVpc
 from components.aws.network import NetworkArgs
 from components.aws.storage import ArtifactStoreArgs
 from components.existing.cluster import ExistingCluster, ExistingClusterArgs, MinioStore, S3Store
+from components.existing.objectstore import existing_secret_binder
 from components.gcp.cluster import GcpCluster, GcpClusterArgs
 from components.gcp.network import GcpNetworkArgs
 from components.gcp.storage import GcsArtifactStoreArgs
+from components.handle import ClusterHandle, ObjectStore
 from components.kubernetes.gpu import NvidiaDevicePlugin
 from components.kubernetes.kuberay import KubeRayArgs, KubeRayOperator
+from components.kubernetes.observability.stack import MonitoringArgs, MonitoringStack
+from components.kubernetes.teams import Kueue, Team, TeamWorkloads
+from components.kubernetes.tenancy import GpuShare, TeamSpec
 from components.nodes import ManagedPool, PoolSpec, gpu_labels, gpu_taints, system_labels
 from tests.components_support import build_alone, children_of, count, k8s_provider
 
@@ -140,3 +146,43 @@ def test_kuberay_operator_alone_runs_on_the_system_pool():
     assert len(releases) == 1
     assert releases[0].inputs["values"]["nodeSelector"] == {"rayplat.io/pool": "system"}
     assert count(plan, "kubernetes:yaml/v2:ConfigGroup") >= 1
+
+
+def handle_for(pools: list[PoolSpec]) -> ClusterHandle:
+    return ClusterHandle(
+        name=pulumi.Output.from_input("unit"),
+        provider=k8s_provider(),
+        system_pool=system_spec("m6i.xlarge"),
+        gpu_pools=pools,
+        object_store=ObjectStore(pulumi.Output.from_input("b"), pulumi.Output.from_input("s3://b"), "us-east-1"),
+        bind_identity=existing_secret_binder("s3-credentials"),
+        cost_labels=TAGS,
+    )
+
+
+@pytest.mark.parametrize(
+    ("gpu_pools", "charts"), [(0, ["kube-prometheus-stack"]), (1, ["dcgm-exporter", "kube-prometheus-stack"])]
+)
+def test_monitoring_stack_alone_scrapes_gpus_only_where_there_are_gpu_pools(gpu_pools, charts):
+    pools = [gpu_spec("l4", "g6.xlarge", "L4", 1)][:gpu_pools]
+    args = MonitoringArgs(system_spec("m6i.xlarge"), pools, TAGS, "15d", 50, "docs/")
+    plan = build_alone(lambda: MonitoringStack("unit", args, provider=k8s_provider()))
+    assert sorted(r.inputs["chart"] for r in plan.of_type("kubernetes:helm.sh/v3:Release")) == charts
+
+
+def test_a_team_alone_gets_its_namespace_and_a_queue_per_gpu_pool():
+    pools = [gpu_spec("a10g", "g5.xlarge", "A10G", 1), gpu_spec("l4", "g6.xlarge", "L4", 1)]
+    spec = TeamSpec("nlp", "ml", "research", "nlp-devs", "32", "128Gi", {"a10g": GpuShare(2, None, None)})
+
+    def build() -> None:
+        handle = handle_for(pools)
+        kueue = Kueue("unit-kueue", handle, prometheus=False, opts=pulumi.ResourceOptions())
+        Team("unit-team-nlp", TeamWorkloads(spec), handle, kueue=kueue, opts=pulumi.ResourceOptions())
+
+    plan = build_alone(build)
+    namespaces = [r.inputs["metadata"]["name"] for r in plan.of_type("kubernetes:core/v1:Namespace")]
+    assert "team-nlp" in namespaces
+    flavors = plan.of_type("kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor")
+    assert len(flavors) == len(pools) + 1  # one per GPU pool, and the CPU flavor
+    (queue,) = plan.of_type("kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue")
+    assert queue.inputs["metadata"]["labels"]["rayplat.io/team"] == "nlp"
