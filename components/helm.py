@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.versions import HelmChart
+from catalog.versions import HelmChart
 
 
 def pinned_release(

@@ -1,18 +1,11 @@
-"""Node pool facts shared by every cloud layer and the kubernetes layer: labels, taints, GPU shape."""
+"""Node pools as every cloud layer and the kubernetes layer see them: labels, taints, GPU shape."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-POOL_LABEL = "rayplat.io/pool"
-ROLE_LABEL = "rayplat.io/node-role"
-ACCELERATOR_LABEL = "rayplat.io/accelerator"
-# The NVIDIA device plugin chart's default node affinity selects nodes with this label.
-GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
-GPU_RESOURCE = "nvidia.com/gpu"
-
-GPU_TAINT = {"key": GPU_RESOURCE, "value": "present", "effect": "NoSchedule"}
-GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
+from catalog.capacity import max_gpus
+from catalog.labels import ACCELERATOR_LABEL, GPU_PRESENT_LABEL, GPU_TAINT, POOL_LABEL, ROLE_LABEL
 
 
 @dataclass(frozen=True)
@@ -36,7 +29,7 @@ class PoolSpec:
 
     @property
     def max_gpus(self) -> int:
-        return self.max_size * self.gpus_per_node
+        return max_gpus(self.max_size, self.gpus_per_node)
 
     @property
     def selector(self) -> dict[str, str]:
@@ -59,3 +52,15 @@ def gpu_labels(pool: str, gpu_model: str, extra: dict[str, str]) -> dict[str, st
 
 def gpu_taints(extra: list[dict[str, str]]) -> list[dict[str, str]]:
     return [GPU_TAINT, *(t for t in extra if t["key"] != GPU_TAINT["key"])]
+
+
+@dataclass(frozen=True)
+class ManagedPool:
+    """A node pool a cloud layer creates: its spec, and how the cloud buys and sizes its nodes."""
+
+    spec: PoolSpec
+    spot: bool
+    initial_size: int
+    disk_size_gib: int
+    # GCP N1 machines: the accelerator attached to each node (other machine types have theirs built in).
+    accelerator: str | None = None

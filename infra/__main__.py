@@ -6,7 +6,7 @@ from pathlib import Path
 # `pulumi up` runs this file as a script from infra/: make the project's packages importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infra.config import load_config  # noqa: E402
 from infra.platform import build_platform  # noqa: E402
+from stackconfig.loading import load_config  # noqa: E402
 
 build_platform(load_config())

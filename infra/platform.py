@@ -6,24 +6,23 @@ from collections.abc import Callable
 
 import pulumi
 
-from components import versions
-from components.aws.cluster import AwsCluster
-from components.existing.cluster import ExistingCluster
-from components.gcp.cluster import GcpCluster
+from catalog import versions
 from components.handle import CloudLayer
 from components.kubernetes.platform import KubernetesPlatform, Monitoring, RayWorkloads
 from components.kubernetes.teams import TeamWorkloads
 from components.kubernetes.tenancy import GpuShare, TeamSpec
-from infra.config import PlatformConfig, Team
+from infra.clouds import aws_cluster, existing_cluster, gcp_cluster
+from stackconfig.platform import PlatformConfig
+from stackconfig.teams import TeamConfig
 
 CLOUD_LAYERS: dict[str, Callable[[str, PlatformConfig], CloudLayer]] = {
-    "aws": AwsCluster,
-    "gcp": GcpCluster,
-    "existing": ExistingCluster,
+    "aws": aws_cluster,
+    "gcp": gcp_cluster,
+    "existing": existing_cluster,
 }
 
 
-def team_workloads(team: Team) -> TeamWorkloads:
+def team_workloads(team: TeamConfig) -> TeamWorkloads:
     shares = {pool: GpuShare(q.nominal, q.borrowing_limit, q.lending_limit) for pool, q in team.gpu_quota.items()}
     spec = TeamSpec(
         name=team.name,

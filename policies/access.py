@@ -21,7 +21,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from components.kubernetes.ray_ports import RAY_SERVICE_PORTS
+from catalog.ray_ports import RAY_SERVICE_PORTS
 from policies.objects import (
     TEAM_CONFIG,
     mapping,

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 from pulumi_policy import Severity
 
-from components.aws.instance_types import GPU_INSTANCE_TYPES
-from components.versions import KUBERNETES_VERSION
-from infra.config import SUPPORTED_KUBERNETES_VERSIONS
+from catalog.aws_instances import GPU_INSTANCE_TYPES, gpus_per_node
+from catalog.capacity import max_gpus
+from catalog.versions import KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS
 from policies.rules import Rule, Subject, as_list, of_type, resource_rule, stack_rule, whole
 
 CLUSTER = ("aws:eks/cluster:Cluster",)
@@ -92,9 +92,11 @@ def _no_ssh(subject: Subject, _config) -> Iterable[str]:
 
 def gpu_shape(subject: Subject) -> tuple[str, int] | None:
     """(GPU model, GPUs per node) of a node group, or None for a CPU group."""
-    known = [GPU_INSTANCE_TYPES[t] for t in as_list(subject.get("instanceTypes")) if t in GPU_INSTANCE_TYPES]
-    if known:
-        return known[0].gpu_model, max(t.gpus for t in known)
+    types = as_list(subject.get("instanceTypes"))
+    known = [GPU_INSTANCE_TYPES[t] for t in types if t in GPU_INSTANCE_TYPES]
+    gpus = gpus_per_node(types)
+    if known and gpus:
+        return known[0].gpu_model, gpus
     if "NVIDIA" in str(subject.get("amiType", default="")) or "GPU" in str(subject.get("amiType", default="")):
         return "unknown", 1
     return None
@@ -123,13 +125,15 @@ def _pool_bounds(subject: Subject, config) -> Iterable[str]:
     max_size = whole(subject.get("scalingConfig", "maxSize", default=0))
     if max_size > config["maxNodesPerPool"]:
         yield f"maxSize {max_size} exceeds the {config['maxNodesPerPool']} nodes allowed per GPU pool"
-    if max_size * shape[1] > config["maxGpusPerPool"]:
-        yield f"up to {max_size * shape[1]} GPUs exceeds the {config['maxGpusPerPool']} allowed per GPU pool"
+    if max_gpus(max_size, shape[1]) > config["maxGpusPerPool"]:
+        yield f"up to {max_gpus(max_size, shape[1])} GPUs exceeds the {config['maxGpusPerPool']} allowed per GPU pool"
 
 
 def _stack_gpus(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
     shapes = [(s, gpu_shape(s)) for s in of_type(subjects, NODE_GROUP)]
-    pools = [(s, whole(s.get("scalingConfig", "maxSize", default=0)) * shape[1]) for s, shape in shapes if shape]
+    pools = [
+        (s, max_gpus(whole(s.get("scalingConfig", "maxSize", default=0)), shape[1])) for s, shape in shapes if shape
+    ]
     total = sum(gpus for _, gpus in pools)
     if total > config["maxGpusPerStack"]:
         largest = max(pools, key=lambda p: p[1])[0]

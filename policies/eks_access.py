@@ -194,7 +194,7 @@ POLICIES: list[Rule] = [
         types=ADDON,
         check=_addon_pinned,
         description="Every EKS managed add-on is pinned to an exact version.",
-        remediation="Pin the add-on in components/versions.py EKS_ADDONS "
+        remediation="Pin the add-on in catalog/versions.py EKS_ADDONS "
         "(aws eks describe-addon-versions --kubernetes-version <version>).",
         controls=("EKS BP Upgrades: Confirm version compatibility with existing nodes and the control plane",),
     ),

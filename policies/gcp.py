@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from pulumi_policy import Severity
 
-from components.gcp.machine_types import GPU_MACHINES
+from catalog.gcp_machines import GPU_MACHINES
 from policies.gcp_iam import ALL_IAM, UnreadableGrant, grants
 from policies.rules import Rule, Subject, as_list, resource_rule
 

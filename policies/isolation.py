@@ -13,8 +13,8 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from components.kubernetes.ray_ports import RAY_SERVICE_PORTS
-from components.nodes import GPU_RESOURCE
+from catalog.labels import GPU_RESOURCE
+from catalog.ray_ports import RAY_SERVICE_PORTS
 from policies.objects import (
     TEAM_CONFIG,
     mapping,

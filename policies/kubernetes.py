@@ -10,9 +10,9 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from components import versions
-from components.kubernetes.tenancy import TEAM_LABEL
-from components.tagging import REQUIRED_COST_TAGS
+from catalog import versions
+from catalog.labels import TEAM_LABEL
+from catalog.tagging import REQUIRED_COST_TAGS
 from policies.objects import NAME_LABEL, TEAM_NAMESPACES, mapping, mappings, namespace_labels, parse_image, unpinned
 from policies.ray_pods import RAY_KINDS, cluster_spec, ray_pods, template_pods
 from policies.rules import Rule, Subject, dig, resource_rule
@@ -170,7 +170,7 @@ POLICIES: list[Rule] = [
             "allowedRepositories": {"type": "array", "items": {"type": "string"}, "default": _DEFAULT_REPOSITORIES}
         },
         description="Helm releases install an exact chart version (no range) from an allowed HTTPS or OCI repository.",
-        remediation="Pin the chart in components/versions.py, from a repository on the allow-list.",
+        remediation="Pin the chart in catalog/versions.py, from a repository on the allow-list.",
         controls=(PINNED, "CIS EKS 5.1.4", "CIS GKE 5.1.4"),
     ),
     resource_rule(
@@ -181,7 +181,7 @@ POLICIES: list[Rule] = [
         check=_kuberay_pinned,
         config={"kuberayVersion": {"type": "string", "default": versions.KUBERAY_VERSION}},
         description="The KubeRay operator runs the platform's pinned version, the one its CRDs come from.",
-        remediation="Upgrade through components/versions.py, CRDs first (docs/runbooks).",
+        remediation="Upgrade through catalog/versions.py, CRDs first (docs/runbooks).",
         controls=(PINNED, "KubeRay upgrade guide: operator and CRDs at one version"),
     ),
     resource_rule(

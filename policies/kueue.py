@@ -13,8 +13,8 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from components.gcp.machine_types import GPU_MACHINES
-from components.nodes import GPU_RESOURCE
+from catalog.gcp_machines import GPU_MACHINES
+from catalog.labels import GPU_RESOURCE
 from policies.eks import gpu_shape
 from policies.objects import (
     TEAM_CONFIG,

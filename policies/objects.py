@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.kubernetes.tenancy import TEAM_GROUP_ANNOTATION, TEAM_LABEL, TEAM_NAMESPACE_PREFIX
+from catalog.labels import TEAM_GROUP_ANNOTATION, TEAM_LABEL, TEAM_NAMESPACE_PREFIX
 from policies.rules import Subject, as_list, of_type, plain
 
 NAMESPACE = ("kubernetes:core/v1:Namespace",)

@@ -10,8 +10,8 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from components.kubernetes.ray_ports import RAY_SERVICE_PORTS
-from components.nodes import GPU_RESOURCE
+from catalog.labels import GPU_RESOURCE
+from catalog.ray_ports import RAY_SERVICE_PORTS
 from policies.objects import mapping, mappings, metadata
 from policies.ray_pods import RAY_KINDS, cluster_spec, job_spec, kind, ray_pods
 from policies.rules import Rule, Subject, resource_rule, whole

@@ -14,13 +14,13 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from components import versions
+from catalog import versions
 from policies.objects import Image, mapping, parse_image, repository_allowed, unpinned
 from policies.ray_pods import RAY_KINDS, ray_pods
 from policies.rules import Rule, Subject, resource_rule
 
 RELEASE = ("kubernetes:helm.sh/v3:Release",)
-# The repositories of the images pinned in components/versions.py.
+# The repositories of the images pinned in catalog/versions.py.
 DEFAULT_REPOSITORIES = sorted(
     {
         parse_image(value).repository
@@ -116,7 +116,7 @@ POLICIES: list[Rule] = [
         },
         description="Every image of a Ray pod, and every image a chart's values name, comes from an allowed "
         "repository.",
-        remediation="Use the pinned images of components/versions.py, or mirror the image into a repository "
+        remediation="Use the pinned images of catalog/versions.py, or mirror the image into a repository "
         "on the stack's allow-list (allowedRepositories).",
         controls=("CIS EKS 5.1.4", "CIS GKE 5.1.4"),
     ),
@@ -127,7 +127,7 @@ POLICIES: list[Rule] = [
         types=RELEASE,
         check=_values_pinned,
         description="Every image tag a chart's values set is an exact release or a digest, never 'latest'.",
-        remediation="Pin the tag in components/versions.py (an x.y.z release, or @sha256 digest).",
+        remediation="Pin the tag in catalog/versions.py (an x.y.z release, or @sha256 digest).",
         controls=("OpenSSF Scorecard: Pinned-Dependencies", "CIS EKS 5.1.4", "CIS GKE 5.1.4"),
     ),
     resource_rule(

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi_policy import Severity
 
-from components.tagging import REQUIRED_COST_TAGS, aws_tag_problems
+from catalog.provider_types import is_taggable, takes
+from catalog.tagging import GCP_LABEL_KEY, GCP_LABEL_VALUE, REQUIRED_COST_TAGS, aws_tag_problems
 from policies.rules import Rule, Subject, as_list, plain, resource_rule
-from rayplat.provider_types import is_taggable, takes
 
-GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 GCP_MAX_LABELS = 64
 GCP_LABEL_PROPERTIES = ("labels", "resourceLabels", "userLabels")
 GKE_NODE_POOL = "gcp:container/nodePool:NodePool"

@@ -1,4 +1,4 @@
-"""rayplat: the ray-platform tooling (offline plan, and later check, diff, cost, runbooks)."""
+"""rayplat: the ray-platform tooling: the offline plan, the policy check, the plan diff and the runbooks."""
 
 from pathlib import Path
 

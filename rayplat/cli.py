@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -12,8 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from infra.config import ConfigError
 from rayplat.plan.engine import STACKS_DIR
+from stackconfig.errors import ConfigError
 
 app = typer.Typer(
     help="ray-platform tooling: offline plans of the Pulumi program.", no_args_is_help=True, add_completion=False
@@ -189,19 +190,14 @@ def _emit(report, output_format: str, output: Path | None, stack_file: str) -> N
     from rayplat.check import reports
 
     if output_format == "text":
-        target = Console(file=output.open("w"), width=160) if output else console
-        reports.print_text(report, target)
+        _print_report(lambda target: reports.print_text(report, target), output)
         return
     text = {
         "json": lambda: reports.to_json(report),
         "sarif": lambda: reports.to_sarif(report, stack_file),
         "junit": lambda: reports.to_junit(report),
     }[output_format]()
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text)
-    else:
-        console.out(text, end="", highlight=False)
+    _write_or_print(text, output)
 
 
 @app.command()
@@ -287,12 +283,7 @@ def diff(
         policy_changes(changes, check_plan(before, config), check_plan(after, config))
     except PolicyConfigError as exc:
         raise _fail(f"{config_file}: {exc}") from None
-    text = report.to_markdown(changes) if output_format == "markdown" else report.to_json(changes)
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text)
-    else:
-        console.out(text, end="", highlight=False)
+    _write_or_print(report.to_markdown(changes) if output_format == "markdown" else report.to_json(changes), output)
 
 
 runbook_app = typer.Typer(
@@ -388,11 +379,8 @@ def audit(
     result = runbook_audit.run_audit(expected, Progress(errors))
     if output_format == "json":
         _write_or_print(result.to_json(), output)
-    elif output is not None:
-        with output.open("w") as file:
-            runbook_audit.print_text(result, Console(file=file, width=160))
     else:
-        runbook_audit.print_text(result, console)
+        _print_report(lambda target: runbook_audit.print_text(result, target), output)
     if result.error is not None:
         raise _fail(result.error)
     if result.findings:
@@ -409,8 +397,19 @@ def _read_outputs(path: Path) -> dict:
 
 
 def _write_or_print(text: str, output: Path | None) -> None:
+    """A rendered report to ``output`` (its folder created), or to the console."""
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)
     else:
         console.out(text, end="", highlight=False)
+
+
+def _print_report(print_report: Callable[[Console], None], output: Path | None) -> None:
+    """A report printed for a terminal, to ``output`` (its folder created) or to the console."""
+    if output is None:
+        print_report(console)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w") as file:
+        print_report(Console(file=file, width=160))

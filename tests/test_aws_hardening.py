@@ -10,9 +10,11 @@ import pytest
 from parliament import analyze_policy_string
 
 from components.aws import iam_documents
-from infra.config import CLOUDWATCH_RETENTION_DAYS, LOG_RETENTION_DAYS, ConfigError, parse_config, project_keys
 from rayplat.plan.engine import read_stack_config
 from rayplat.plan.mockvalues import ACCOUNT_ID
+from stackconfig.cluster import CLOUDWATCH_RETENTION_DAYS, LOG_RETENTION_DAYS
+from stackconfig.errors import ConfigError
+from stackconfig.loading import parse_config, project_keys
 from tests.conftest import get_key, planned, resource, set_key
 
 KEY = "aws:kms/key:Key"

@@ -17,13 +17,15 @@ from pulumi.runtime.settings import get_monitor
 from rich.console import Console
 from typer.testing import CliRunner
 
-from infra.config import ConfigError, PlatformConfig, model_at, parse_config, project_keys
 from rayplat import PROJECT_ROOT
 from rayplat.check.engine import CheckReport, Finding
 from rayplat.check.reports import print_text
 from rayplat.cli import app
 from rayplat.plan import run_program
 from rayplat.plan.engine import PROGRAM, stack_document_config
+from stackconfig.errors import ConfigError, model_at
+from stackconfig.loading import parse_config, project_keys
+from stackconfig.platform import PlatformConfig
 from tests.conftest import STACKS
 
 PREFIX = "ray-platform:"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pulumi.runtime.settings import get_monitor
 
-from infra.config import ConfigError, parse_config, project_keys
 from rayplat.plan import run_program
+from stackconfig.errors import ConfigError
+from stackconfig.loading import parse_config, project_keys
 from tests.conftest import PROGRAM, get_key, set_key
 
 

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from components.existing.objectstore import CREDENTIALS_ANNOTATION
-from infra.config import ConfigError, parse_config, project_keys
 from rayplat.plan import run_program
 from rayplat.plan.engine import PROGRAM, read_stack_config
+from stackconfig.errors import ConfigError
+from stackconfig.loading import parse_config, project_keys
 from tests.conftest import get_key, planned, resource, set_key
 
 

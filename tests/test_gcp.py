@@ -6,11 +6,12 @@ import json
 
 import pytest
 
+from catalog.provider_types import takes
+from catalog.tagging import REQUIRED_COST_TAGS
 from components.gcp.identity import GSA_ANNOTATION, OBJECT_ROLE, account_id, prefix_condition
-from components.tagging import REQUIRED_COST_TAGS
-from infra.config import ConfigError, parse_config, project_keys
 from rayplat.plan.engine import read_stack_config
-from rayplat.provider_types import takes
+from stackconfig.errors import ConfigError
+from stackconfig.loading import parse_config, project_keys
 from tests.conftest import get_key, planned, resource, set_key
 
 

@@ -9,9 +9,10 @@ import json
 import pytest
 
 from components.gcp.kms import ENCRYPTER_DECRYPTER, ROTATION_PERIOD
-from infra.config import ConfigError, parse_config, project_keys
 from rayplat.plan import mockvalues
 from rayplat.plan.engine import read_stack_config
+from stackconfig.errors import ConfigError
+from stackconfig.loading import parse_config, project_keys
 from tests.conftest import get_key, planned, resource, set_key
 
 CLUSTER = "gcp:container/cluster:Cluster"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from components import versions
+from catalog import versions
 from components.kubernetes.kuberay import KubeRayArgs, operator_values
 from components.nodes import PoolSpec
 from rayplat import PROJECT_ROOT

@@ -10,12 +10,13 @@ import pytest
 import ray
 import yaml
 
+from catalog.ray_ports import head_container_ports, worker_container_ports
 from components.kubernetes.observability import alerts, dashboards
-from components.kubernetes.ray_ports import head_container_ports, worker_container_ports
-from infra.config import ConfigError, parse_config, project_keys
 from rayplat import PROJECT_ROOT
 from rayplat.plan import run_program
 from rayplat.plan.engine import PROGRAM, read_stack_config
+from stackconfig.errors import ConfigError
+from stackconfig.loading import parse_config, project_keys
 from tests.conftest import get_key, planned, set_key
 
 MONITOR_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")

@@ -13,8 +13,8 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from catalog.tagging import REQUIRED_COST_TAGS
 from components.aws.iam_documents import deny_insecure_transport
-from components.tagging import REQUIRED_COST_TAGS
 from rayplat.cli import app
 from rayplat.plan import Plan
 from rayplat.runbooks.audit import NODE_GROUP_TYPE, AuditResult, StackExpectation, run_audit

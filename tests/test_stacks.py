@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components import versions
+from catalog import versions
 from tests.conftest import resource
 
 

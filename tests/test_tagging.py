@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from components.tagging import REQUIRED_COST_TAGS
-from rayplat.provider_types import is_taggable
+from catalog.provider_types import is_taggable
+from catalog.tagging import REQUIRED_COST_TAGS
 from tests.conftest import config_tags
 
 

@@ -9,11 +9,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from catalog.labels import TEAM_LABEL
 from components.kubernetes.raycluster import example_ray_job
-from components.kubernetes.tenancy import COHORT, LOCAL_QUEUE, RAY_FRAMEWORKS, TEAM_LABEL
-from infra.config import ConfigError, parse_config, project_keys
+from components.kubernetes.tenancy import COHORT, LOCAL_QUEUE, RAY_FRAMEWORKS
 from rayplat import PROJECT_ROOT
 from rayplat.plan.engine import read_stack_config
+from stackconfig.errors import ConfigError
+from stackconfig.loading import parse_config, project_keys
 from tests.conftest import get_key, planned, set_key
 
 TEAM_STACKS = ["dev", "prod", "gcp-dev", "local"]

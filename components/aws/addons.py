@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import versions
+from catalog import versions
 from components.aws.identity import IrsaRole, IrsaRoleArgs, Oidc
 from components.options import child_options
 

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import versions
+from catalog import versions
 from components.aws import iam_documents
 from components.aws.identity import IrsaRole, IrsaRoleArgs, Oidc
 from components.helm import pinned_release

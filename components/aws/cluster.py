@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from catalog.tagging import cost_labels
 from components.aws.account import AwsAccount
 from components.aws.addons import CoreAddons, CoreAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
@@ -16,9 +19,34 @@ from components.aws.nodepools import NodePool, NodePoolArgs
 from components.aws.prometheus import managed_prometheus
 from components.aws.storage import ArtifactStore, ArtifactStoreArgs
 from components.handle import ClusterHandle, ObjectStore
-from components.pools import pool_specs
-from components.tagging import cost_labels
-from infra.config import PlatformConfig
+from components.nodes import ManagedPool
+
+
+@dataclass(frozen=True)
+class ExistingVpc:
+    vpc_id: str
+    private_subnet_ids: list[str]
+
+
+@dataclass(frozen=True)
+class AwsClusterArgs:
+    cluster_name: str
+    region: str
+    kubernetes_version: str
+    public_endpoint: bool
+    public_cidrs: list[str]
+    admin_role_arn: str
+    deploy_role_arn: str | None
+    log_retention_days: int
+    # Stateful resources (cluster, bucket, keys) are protected from deletion.
+    protect: bool
+    # A VPC to create, or the one to use.
+    network: NetworkArgs | ExistingVpc
+    system_pool: ManagedPool
+    gpu_pools: list[ManagedPool]
+    storage: ArtifactStoreArgs
+    managed_prometheus: bool
+    tags: dict[str, str]
 
 
 class AwsCluster(pulumi.ComponentResource):
@@ -28,31 +56,28 @@ class AwsCluster(pulumi.ComponentResource):
     eks: EksCluster
     store: ArtifactStore
 
-    def __init__(self, name: str, config: PlatformConfig, *, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: AwsClusterArgs, *, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rayplat:aws:Cluster", name, None, opts)
-        tags = config.cost_tags()
-        cluster_name = config.cluster_name(pulumi.get_stack())
-        region = config.aws_settings.region
+        tags, cluster_name, region = args.tags, args.cluster_name, args.region
         provider = aws.Provider(
             f"{name}-aws", region=region, default_tags={"tags": tags}, opts=pulumi.ResourceOptions(parent=self)
         )
         here = pulumi.ResourceOptions(parent=self)
         account = AwsAccount.of(provider, region)
 
-        self.vpc_id, private_subnets = self._network(name, config, cluster_name, provider)
-        endpoint = config.cluster.endpoint
+        self.vpc_id, private_subnets = self._network(name, args.network, provider)
         self.eks = EksCluster(
             name,
             EksClusterArgs(
                 cluster_name=cluster_name,
-                kubernetes_version=config.cluster.kubernetes_version,
+                kubernetes_version=args.kubernetes_version,
                 subnet_ids=private_subnets,
-                public_endpoint=endpoint.access == "public",
-                public_cidrs=endpoint.public_cidrs,
-                admin_role_arn=config.admin_role_arn,
-                deploy_role_arn=config.cluster.deploy_role_arn,
-                log_retention_days=config.log_retention_days,
-                protect=config.protected,
+                public_endpoint=args.public_endpoint,
+                public_cidrs=args.public_cidrs,
+                admin_role_arn=args.admin_role_arn,
+                deploy_role_arn=args.deploy_role_arn,
+                log_retention_days=args.log_retention_days,
+                protect=args.protect,
                 tags=tags,
             ),
             provider=provider,
@@ -60,17 +85,16 @@ class AwsCluster(pulumi.ComponentResource):
             opts=here,
         )
 
-        system_spec, gpu_specs = pool_specs(config)
-        pool_configs = [config.system_pool, *config.gpu_pools]
+        system_spec, gpu_specs = args.system_pool.spec, [p.spec for p in args.gpu_pools]
         node_pools = [
             NodePool(
-                f"{name}-{spec.name}",
+                f"{name}-{pool.spec.name}",
                 NodePoolArgs(
                     cluster_name=self.eks.name,
                     node_role_arn=self.eks.node_role.arn,
                     subnet_ids=private_subnets,
-                    spec=spec,
-                    spot=pool.capacity_type == "spot",
+                    spec=pool.spec,
+                    spot=pool.spot,
                     initial_size=pool.initial_size,
                     disk_size_gib=pool.disk_size_gib,
                     tags=tags,
@@ -78,7 +102,7 @@ class AwsCluster(pulumi.ComponentResource):
                 provider=provider,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self.eks.node_role_attachments),
             )
-            for spec, pool in zip([system_spec, *gpu_specs], pool_configs, strict=True)
+            for pool in [args.system_pool, *args.gpu_pools]
         ]
         addons = CoreAddons(
             f"{name}-addons",
@@ -87,18 +111,9 @@ class AwsCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[p.node_group for p in node_pools]),
         )
 
-        storage = config.storage
         self.store = ArtifactStore(
             f"{name}-artifacts",
-            ArtifactStoreArgs(
-                bucket_name=storage.bucket_name,
-                force_destroy=storage.force_destroy,
-                protect=config.protected,
-                noncurrent_version_expiration_days=storage.noncurrent_version_expiration_days,
-                abort_incomplete_multipart_upload_days=storage.abort_incomplete_multipart_upload_days,
-                admin_role_arn=config.admin_role_arn,
-                tags=tags,
-            ),
+            args.storage,
             provider=provider,
             account=account,
             opts=here,
@@ -153,7 +168,7 @@ class AwsCluster(pulumi.ComponentResource):
             managed_prometheus=managed_prometheus(
                 name=f"{name}-metrics", region=region, oidc=self.eks.oidc, tags=tags, provider=provider, parent=self
             )
-            if config.observability.managed_prometheus
+            if args.managed_prometheus
             else None,
         )
         self.outputs = {
@@ -166,21 +181,8 @@ class AwsCluster(pulumi.ComponentResource):
         }
         self.register_outputs({"cluster_name": self.eks.name})
 
-    def _network(self, name: str, config: PlatformConfig, cluster_name: str, provider: aws.Provider):
-        network = config.aws_network
-        if network.existing is not None:
-            return network.existing.vpc_id, network.existing.private_subnet_ids
-        assert network.vpc_cidr is not None, "validated: a created VPC has a CIDR"
-        vpc = Network(
-            f"{name}-vpc",
-            NetworkArgs(
-                cluster_name=cluster_name,
-                cidr=network.vpc_cidr,
-                availability_zones=network.availability_zones,
-                nat_per_az=network.nat_per_az,
-                tags=config.cost_tags(),
-            ),
-            provider=provider,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+    def _network(self, name: str, network: NetworkArgs | ExistingVpc, provider: aws.Provider):
+        if isinstance(network, ExistingVpc):
+            return network.vpc_id, network.private_subnet_ids
+        vpc = Network(f"{name}-vpc", network, provider=provider, opts=pulumi.ResourceOptions(parent=self))
         return vpc.vpc_id, vpc.private_subnet_ids

@@ -12,6 +12,7 @@ from components.aws import iam_documents
 from components.aws.account import AwsAccount
 from components.aws.identity import Oidc
 from components.aws.keys import customer_key
+from components.kubeconfig import exec_kubeconfig
 from components.options import child_options, require
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -41,30 +42,14 @@ class EksClusterArgs:
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
     """A kubeconfig that authenticates with the caller's AWS credentials through `aws eks get-token`."""
-    user = {
-        "exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
+    return exec_kubeconfig(
+        cluster_name,
+        require(endpoint, "EKS cluster endpoint"),
+        require(ca_data, "EKS certificate authority"),
+        {
             "command": "aws",
             "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
-        }
-    }
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": cluster_name,
-                    "cluster": {
-                        "server": require(endpoint, "EKS cluster endpoint"),
-                        "certificate-authority-data": require(ca_data, "EKS certificate authority"),
-                    },
-                }
-            ],
-            "users": [{"name": cluster_name, "user": user}],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-            "current-context": cluster_name,
-        }
+        },
     )
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws import iam_documents
+from components.handle import IdentityBinder
 from components.options import child_options
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -69,7 +69,7 @@ def artifact_binder(
     tags: dict[str, str],
     provider: aws.Provider,
     parent: pulumi.Resource,
-) -> Callable[..., pulumi.Output[dict[str, str]]]:
+) -> IdentityBinder:
     """An IdentityBinder whose roles reach the artifact bucket (or one prefix of it) and its key only."""
 
     def bind(
@@ -79,7 +79,7 @@ def artifact_binder(
         *,
         prefix: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
-    ):
+    ) -> pulumi.Output[dict[str, str]]:
         policy = pulumi.Output.all(bucket_arn, key_arn).apply(
             lambda v: iam_documents.artifact_access(v[0], v[1], prefix)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.tagging import with_name
+from catalog.tagging import with_name
 
 # KMS's longest: a key scheduled for deletion by mistake can be recovered for 30 days.
 KEY_DELETION_WINDOW_DAYS = 30

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from catalog.tagging import with_name
 from components.options import child_options
-from components.tagging import with_name
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.nodes import GPU_RESOURCE, PoolSpec
+from catalog.labels import GPU_RESOURCE
+from catalog.tagging import with_name
+from components.nodes import PoolSpec
 from components.options import child_options, require
-from components.tagging import with_name
 
 GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 CPU_AMI_TYPE = "AL2023_x86_64_STANDARD"

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from catalog.tagging import with_name
 from components.aws import iam_documents
 from components.aws.account import AwsAccount
 from components.aws.keys import customer_key
 from components.options import child_options
-from components.tagging import with_name
 
 
 @dataclass(frozen=True)

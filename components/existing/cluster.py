@@ -2,55 +2,71 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.existing.objectstore import InClusterMinio, existing_secret_binder, secret_binder
 from components.handle import ClusterHandle, ObjectStore
 from components.nodes import PoolSpec
-from components.tagging import cost_labels
-from infra.config import ExistingPool, PlatformConfig
 
 
-def existing_pool_spec(pool: ExistingPool) -> PoolSpec:
-    return PoolSpec(
-        name=pool.name,
-        labels=dict(pool.labels),
-        node_selector=dict(pool.labels),
-        taints=[{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints],
-        min_size=0,
-        max_size=pool.max_nodes,
-        gpu_model=pool.gpu_model,
-        gpus_per_node=pool.gpus_per_node,
-    )
+@dataclass(frozen=True)
+class MinioStore:
+    """MinIO, installed in the cluster."""
+
+    bucket: str
+    storage_gib: int
+
+
+@dataclass(frozen=True)
+class S3Store:
+    """An S3-compatible store that exists already, with a credentials Secret in the Ray namespace."""
+
+    bucket: str
+    endpoint: str
+    region: str
+    credentials_secret: str
+
+
+@dataclass(frozen=True)
+class ExistingClusterArgs:
+    context: str
+    kubeconfig: str | None
+    system_pool: PoolSpec
+    gpu_pools: list[PoolSpec]
+    object_store: MinioStore | S3Store
+    # False where the cluster already runs the NVIDIA device plugin (for example the GPU Operator).
+    install_device_plugin: bool
+    cost_labels: dict[str, str]
 
 
 class ExistingCluster(pulumi.ComponentResource):
     handle: ClusterHandle
     outputs: dict[str, pulumi.Input]
 
-    def __init__(self, name: str, config: PlatformConfig, *, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: ExistingClusterArgs, *, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rayplat:existing:Cluster", name, None, opts)
-        settings = config.existing_settings
-        labels = cost_labels(config.cost_tags())
+        labels = args.cost_labels
         provider = k8s.Provider(
             f"{name}-k8s",
-            context=settings.context,
-            kubeconfig=settings.kubeconfig,
+            context=args.context,
+            kubeconfig=args.kubeconfig,
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        store = settings.object_store
-        if store.minio is not None:
+        store = args.object_store
+        if isinstance(store, MinioStore):
             minio = InClusterMinio(
                 f"{name}-minio",
-                bucket=store.minio.bucket,
-                storage_gib=store.minio.storage_gib,
+                bucket=store.bucket,
+                storage_gib=store.storage_gib,
                 cost_labels=labels,
                 provider=provider,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            bucket, endpoint, region = store.minio.bucket, minio.endpoint, "us-east-1"
+            bucket, endpoint, region = store.bucket, minio.endpoint, "us-east-1"
             binder = secret_binder(
                 endpoint=minio.endpoint,
                 access_key=minio.access_key,
@@ -59,14 +75,13 @@ class ExistingCluster(pulumi.ComponentResource):
                 parent=self,
             )
         else:
-            assert store.s3 is not None, "validated: exactly one of s3 or minio"
-            bucket, endpoint, region = store.s3.bucket, store.s3.endpoint, store.s3.region
-            binder = existing_secret_binder(store.s3.credentials_secret)
+            bucket, endpoint, region = store.bucket, store.endpoint, store.region
+            binder = existing_secret_binder(store.credentials_secret)
         self.handle = ClusterHandle(
-            name=pulumi.Output.from_input(settings.context),
+            name=pulumi.Output.from_input(args.context),
             provider=provider,
-            system_pool=existing_pool_spec(settings.system_pool),
-            gpu_pools=[existing_pool_spec(p) for p in settings.gpu_pools],
+            system_pool=args.system_pool,
+            gpu_pools=args.gpu_pools,
             object_store=ObjectStore(
                 bucket=pulumi.Output.from_input(bucket),
                 uri=pulumi.Output.from_input(f"s3://{bucket}"),
@@ -75,7 +90,7 @@ class ExistingCluster(pulumi.ComponentResource):
             ),
             bind_identity=binder,
             cost_labels=labels,
-            installs_device_plugin=settings.install_device_plugin,
+            installs_device_plugin=args.install_device_plugin,
         )
-        self.outputs = {"kubeContext": settings.context, "objectStoreEndpoint": endpoint}
-        self.register_outputs({"context": settings.context})
+        self.outputs = {"kubeContext": args.context, "objectStoreEndpoint": endpoint}
+        self.register_outputs({"context": args.context})

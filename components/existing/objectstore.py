@@ -6,15 +6,15 @@ namespace holding the store's credentials, named in the service account's annota
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components import versions
+from catalog import versions
+from components.handle import IdentityBinder
 from components.helm import pinned_release
 from components.kubernetes import manifests
+from components.options import child_options
 
 CREDENTIALS_ANNOTATION = "rayplat.io/object-store-secret"
 MINIO_NAMESPACE = "minio"
@@ -51,7 +51,7 @@ class InClusterMinio(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("rayplat:existing:Minio", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=opts.depends_on if opts else None)
+        child = child_options(self, provider, opts)
         password = random.RandomPassword(
             f"{name}-root", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
@@ -84,7 +84,7 @@ def secret_binder(
     secret_key: pulumi.Input[str],
     provider: k8s.Provider,
     parent: pulumi.Resource,
-) -> Callable[..., pulumi.Output[dict[str, str]]]:
+) -> IdentityBinder:
     """An IdentityBinder that gives a service account's namespace a Secret with the store's credentials."""
 
     def bind(
@@ -94,7 +94,7 @@ def secret_binder(
         *,
         prefix: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
-    ):
+    ) -> pulumi.Output[dict[str, str]]:
         secret_name = f"{service_account}-object-store"
         k8s.core.v1.Secret(
             name,
@@ -112,7 +112,7 @@ def secret_binder(
     return bind
 
 
-def existing_secret_binder(secret_name: str) -> Callable[..., pulumi.Output[dict[str, str]]]:
+def existing_secret_binder(secret_name: str) -> IdentityBinder:
     """An IdentityBinder for a store whose credentials Secret the cluster's owners already created."""
 
     def bind(
@@ -122,7 +122,7 @@ def existing_secret_binder(secret_name: str) -> Callable[..., pulumi.Output[dict
         *,
         prefix: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
-    ):
+    ) -> pulumi.Output[dict[str, str]]:
         return pulumi.Output.from_input({CREDENTIALS_ANNOTATION: secret_name})
 
     return bind

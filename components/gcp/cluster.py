@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from catalog.tagging import cost_labels
 from components.gcp.gke import GkeCluster, GkeClusterArgs
 from components.gcp.identity import workload_identity_binder
 from components.gcp.kms import SecretsKey, SecretsKeyArgs
@@ -13,57 +16,61 @@ from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.nodepools import GkeNodePool, GkeNodePoolArgs
 from components.gcp.storage import GcsArtifactStore, GcsArtifactStoreArgs
 from components.handle import ClusterHandle, ObjectStore
-from components.pools import pool_specs
-from components.tagging import cost_labels
-from infra.config import PlatformConfig
+from components.nodes import ManagedPool
+
+
+@dataclass(frozen=True)
+class GcpClusterArgs:
+    cluster_name: str
+    project: str
+    region: str
+    zones: list[str]
+    network: GcpNetworkArgs
+    master_cidr: str
+    private_endpoint: bool
+    authorized_cidrs: list[str]
+    release_channel: str
+    rbac_security_group: str | None
+    # Protected environments keep their stateful resources, encrypt Kubernetes secrets with a key of their
+    # own (the parity of EKS envelope encryption) and make same-node pod traffic visible to the VPC.
+    protect: bool
+    system_pool: ManagedPool
+    gpu_pools: list[ManagedPool]
+    storage: GcsArtifactStoreArgs
+    labels: dict[str, str]
 
 
 class GcpCluster(pulumi.ComponentResource):
     handle: ClusterHandle
     outputs: dict[str, pulumi.Input]
 
-    def __init__(self, name: str, config: PlatformConfig, *, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: GcpClusterArgs, *, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rayplat:gcp:Cluster", name, None, opts)
-        settings = config.gcp_settings
-        labels = config.cost_tags()
-        cluster_name = config.cluster_name(pulumi.get_stack())
+        labels, cluster_name = args.labels, args.cluster_name
         provider = gcp.Provider(
             f"{name}-gcp",
-            project=settings.project,
-            region=settings.region,
+            project=args.project,
+            region=args.region,
             default_labels=labels,
             opts=pulumi.ResourceOptions(parent=self),
         )
         here = pulumi.ResourceOptions(parent=self)
 
-        network = GcpNetwork(
-            f"{name}-vpc",
-            GcpNetworkArgs(
-                region=settings.region,
-                subnet_cidr=settings.network.subnet_cidr,
-                pods_cidr=settings.network.pods_cidr,
-                services_cidr=settings.network.services_cidr,
-            ),
-            provider=provider,
-            opts=here,
-        )
-        endpoint = config.cluster.endpoint
-        # Protected environments encrypt Kubernetes secrets with a key of their own (the parity of EKS
-        # envelope encryption) and make same-node pod traffic visible to the VPC.
+        network = GcpNetwork(f"{name}-vpc", args.network, provider=provider, opts=here)
         secrets_key = None
-        if config.protected:
+        if args.protect:
             project = gcp.organizations.get_project_output(
-                project_id=settings.project, opts=pulumi.InvokeOptions(provider=provider)
+                project_id=args.project, opts=pulumi.InvokeOptions(provider=provider)
             )
             secrets_key = SecretsKey(
                 f"{name}-secrets",
                 SecretsKeyArgs(
                     cluster_name=cluster_name,
-                    project=settings.project,
-                    location=settings.region,
+                    project=args.project,
+                    location=args.region,
                     project_number=project.number,
                     labels=labels,
-                    protect=config.protected,
+                    protect=args.protect,
                 ),
                 provider=provider,
                 opts=here,
@@ -72,39 +79,39 @@ class GcpCluster(pulumi.ComponentResource):
             name,
             GkeClusterArgs(
                 cluster_name=cluster_name,
-                project=settings.project,
-                region=settings.region,
-                zones=settings.zones,
+                project=args.project,
+                region=args.region,
+                zones=args.zones,
                 network=network.network.id,
                 subnetwork=network.subnetwork.id,
-                master_cidr=settings.network.master_cidr,
-                private_endpoint=endpoint.access == "private",
-                authorized_cidrs=endpoint.public_cidrs,
-                release_channel=settings.release_channel,
+                master_cidr=args.master_cidr,
+                private_endpoint=args.private_endpoint,
+                authorized_cidrs=args.authorized_cidrs,
+                release_channel=args.release_channel,
                 labels=labels,
-                protect=config.protected,
-                rbac_security_group=settings.rbac_security_group,
+                protect=args.protect,
+                rbac_security_group=args.rbac_security_group,
                 secrets_key=secrets_key.key.id if secrets_key else None,
                 secrets_key_ready=secrets_key.grant if secrets_key else None,
-                intranode_visibility=config.protected,
+                intranode_visibility=args.protect,
             ),
             provider=provider,
             opts=here,
         )
 
-        system_spec, gpu_specs = pool_specs(config)
+        system_spec, gpu_specs = args.system_pool.spec, [p.spec for p in args.gpu_pools]
         pools = [
             GkeNodePool(
-                f"{name}-{spec.name}",
+                f"{name}-{pool.spec.name}",
                 GkeNodePoolArgs(
                     cluster=gke.cluster.id,
-                    region=settings.region,
-                    zones=settings.zones,
+                    region=args.region,
+                    zones=args.zones,
                     service_account=gke.node_service_account.email,
-                    spec=spec,
-                    machine_type=pool.instance_types[0],
-                    accelerator=accelerator,
-                    spot=pool.capacity_type == "spot",
+                    spec=pool.spec,
+                    machine_type=pool.spec.instance_types[0],
+                    accelerator=pool.accelerator,
+                    spot=pool.spot,
                     initial_size=pool.initial_size,
                     disk_size_gib=pool.disk_size_gib,
                     labels=labels,
@@ -112,30 +119,10 @@ class GcpCluster(pulumi.ComponentResource):
                 provider=provider,
                 opts=here,
             )
-            for spec, pool, accelerator in zip(
-                [system_spec, *gpu_specs],
-                [config.system_pool, *config.gpu_pools],
-                [None, *(p.accelerator_type for p in config.gpu_pools)],
-                strict=True,
-            )
+            for pool in [args.system_pool, *args.gpu_pools]
         ]
 
-        storage = config.storage
-        store = GcsArtifactStore(
-            f"{name}-artifacts",
-            GcsArtifactStoreArgs(
-                bucket_name=storage.bucket_name,
-                location=settings.region,
-                force_destroy=storage.force_destroy,
-                protect=config.protected,
-                kms_key=settings.bucket_kms_key,
-                noncurrent_version_expiration_days=storage.noncurrent_version_expiration_days,
-                abort_incomplete_multipart_upload_days=storage.abort_incomplete_multipart_upload_days,
-                labels=labels,
-            ),
-            provider=provider,
-            opts=here,
-        )
+        store = GcsArtifactStore(f"{name}-artifacts", args.storage, provider=provider, opts=here)
 
         k8s_provider = k8s.Provider(
             f"{name}-k8s",
@@ -149,10 +136,10 @@ class GcpCluster(pulumi.ComponentResource):
             system_pool=system_spec,
             gpu_pools=gpu_specs,
             object_store=ObjectStore(
-                bucket=store.bucket.name, uri=pulumi.Output.concat("gs://", store.bucket.name), region=settings.region
+                bucket=store.bucket.name, uri=pulumi.Output.concat("gs://", store.bucket.name), region=args.region
             ),
             bind_identity=workload_identity_binder(
-                project=settings.project,
+                project=args.project,
                 workload_pool=gke.workload_pool,
                 bucket=store.bucket.name,
                 provider=provider,
@@ -164,8 +151,8 @@ class GcpCluster(pulumi.ComponentResource):
             installs_device_plugin=False,
         )
         self.outputs = {
-            "region": settings.region,
-            "project": settings.project,
+            "region": args.region,
+            "project": args.project,
             "clusterEndpoint": gke.cluster.endpoint,
             "kubeconfig": gke.kubeconfig,
             "workloadPool": gke.workload_pool,

@@ -3,13 +3,13 @@ NetworkPolicy enforced by Dataplane V2, and Google Groups for RBAC."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
 from components.gcp.network import PODS_RANGE, SERVICES_RANGE
+from components.kubeconfig import exec_kubeconfig
 from components.options import child_options, require
 
 # What GKE nodes need, and nothing more (never the default compute service account, which is Editor).
@@ -46,30 +46,11 @@ class GkeClusterArgs:
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str) -> str:
     """A kubeconfig that authenticates with the caller's Google credentials (gke-gcloud-auth-plugin)."""
-    user = {
-        "exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "gke-gcloud-auth-plugin",
-            "provideClusterInfo": True,
-        }
-    }
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": cluster_name,
-                    "cluster": {
-                        "server": f"https://{require(endpoint, 'GKE endpoint')}",
-                        "certificate-authority-data": require(ca_data, "GKE cluster CA certificate"),
-                    },
-                }
-            ],
-            "users": [{"name": cluster_name, "user": user}],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-            "current-context": cluster_name,
-        }
+    return exec_kubeconfig(
+        cluster_name,
+        f"https://{require(endpoint, 'GKE endpoint')}",
+        require(ca_data, "GKE cluster CA certificate"),
+        {"command": "gke-gcloud-auth-plugin", "provideClusterInfo": True},
     )
 
 

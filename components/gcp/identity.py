@@ -4,11 +4,11 @@ artifact bucket only (on one prefix of it, when given)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 
 import pulumi
 import pulumi_gcp as gcp
 
+from components.handle import IdentityBinder
 from components.options import child_options
 
 GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
@@ -80,7 +80,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
 
 def workload_identity_binder(
     *, project: str, workload_pool: str, bucket: pulumi.Output[str], provider: gcp.Provider, parent: pulumi.Resource
-) -> Callable[..., pulumi.Output[dict[str, str]]]:
+) -> IdentityBinder:
     def bind(
         name: str,
         namespace: str,
@@ -88,7 +88,7 @@ def workload_identity_binder(
         *,
         prefix: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
-    ):
+    ) -> pulumi.Output[dict[str, str]]:
         return WorkloadIdentity(
             name,
             project=project,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from catalog import versions
+from catalog.labels import GPU_TOLERATION
 from components.helm import pinned_release
-from components.nodes import GPU_TOLERATION, PoolSpec
+from components.nodes import PoolSpec
 from components.options import child_options
 
 NAMESPACE = "kube-system"

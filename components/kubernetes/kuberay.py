@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from catalog import versions
 from components.helm import pinned_release
 from components.kubernetes import manifests
 from components.kubernetes.observability.monitors import RELEASE_LABEL

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components import versions
-from components.kubernetes.ray_ports import head_container_ports, worker_container_ports
-from components.nodes import GPU_RESOURCE, GPU_TOLERATION, PoolSpec
+from catalog import versions
+from catalog.labels import GPU_RESOURCE, GPU_TOLERATION
+from catalog.ray_ports import head_container_ports, worker_container_ports
+from components.nodes import PoolSpec
 
 # Per GPU on a worker: what Ray gets besides the GPU itself. Nodes keep room for system daemons.
 CPU_PER_GPU = 2

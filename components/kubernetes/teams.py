@@ -8,13 +8,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from catalog import versions
 from components.handle import ClusterHandle
 from components.helm import pinned_release
 from components.kubernetes import manifests, tenancy
 from components.kubernetes.kuberay import NAMESPACE as KUBERAY_NAMESPACE
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
 from components.kubernetes.raycluster import RayClusterSpec, ray_cluster
+from components.options import child_options
 
 KUEUE_NAMESPACE = "kueue-system"
 TEAM_SERVICE_ACCOUNT = "ray"
@@ -55,7 +56,7 @@ class Kueue(pulumi.ComponentResource):
 
     def __init__(self, name: str, handle: ClusterHandle, *, prometheus: bool, opts: pulumi.ResourceOptions):
         super().__init__("rayplat:kubernetes:Kueue", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=handle.provider, depends_on=opts.depends_on)
+        child = child_options(self, handle.provider, opts)
         namespace = k8s.core.v1.Namespace(
             name,
             metadata=manifests.namespace(KUEUE_NAMESPACE, handle.cost_labels, "restricted")["metadata"],
@@ -80,7 +81,7 @@ class Team(pulumi.ComponentResource):
     ):
         super().__init__("rayplat:kubernetes:Team", name, None, opts)
         team, pools = workloads.team, handle.gpu_pools
-        child = pulumi.ResourceOptions(parent=self, provider=handle.provider, depends_on=opts.depends_on)
+        child = child_options(self, handle.provider, opts)
         namespace = _apply(name, tenancy.team_namespace(team, handle.cost_labels), child)
         in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
         _apply(f"{name}-quota", tenancy.resource_quota(team, pools), in_namespace)

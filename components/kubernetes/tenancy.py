@@ -8,9 +8,10 @@ from typing import Any
 
 import yaml
 
+from catalog.labels import GPU_RESOURCE, GPU_TOLERATION, TEAM_GROUP_ANNOTATION, TEAM_LABEL, TEAM_NAMESPACE_PREFIX
+from catalog.ray_ports import RAY_SERVICE_PORTS
 from components.kubernetes import manifests
-from components.kubernetes.ray_ports import RAY_SERVICE_PORTS
-from components.nodes import GPU_RESOURCE, GPU_TOLERATION, PoolSpec
+from components.nodes import PoolSpec
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 COHORT = "ray-platform"
@@ -18,11 +19,6 @@ LOCAL_QUEUE = "team-queue"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 CPU_FLAVOR = "cpu"
 RAY_FRAMEWORKS = ("ray.io/rayjob", "ray.io/raycluster", "ray.io/rayservice")
-# A team's namespace and ClusterQueue carry the team's name under this label; the namespace names the team's
-# group in this annotation (a group name need not be a valid label value). The policy pack reads both.
-TEAM_LABEL = "rayplat.io/team"
-TEAM_GROUP_ANNOTATION = "rayplat.io/team-group"
-TEAM_NAMESPACE_PREFIX = "team-"
 
 
 @dataclass(frozen=True)

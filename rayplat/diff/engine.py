@@ -8,13 +8,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.aws.instance_types import GPU_INSTANCE_TYPES
-from components.nodes import POOL_LABEL
+from catalog.aws_instances import gpus_per_node
+from catalog.capacity import max_gpus
+from catalog.iam import as_list
+from catalog.labels import POOL_LABEL
 from rayplat.diff.policyconfig import RuleConfigChange
 from rayplat.diff.replacements import forcing_fields, forcing_inputs, matches
 from rayplat.plan import Plan, PlannedResource
+from rayplat.plan.engine import SECRET
 
-SECRET = "[secret]"
 KNOWN_AFTER_APPLY = "(known after apply)"
 _SENSITIVE = ("password", "secret", "token", "kubeconfig", "privatekey", "private_key")
 # Settings named like a secret that are not one (IMDSv2's httpTokens is "required" or "optional").
@@ -319,10 +321,10 @@ def gpu_capacity(plan: Plan) -> dict[str, int]:
     """Max GPUs per GPU node group (pool name from its label), from maxSize and the instance catalogue."""
     capacity = {}
     for group in plan.of_type("aws:eks/nodeGroup:NodeGroup"):
-        known = [GPU_INSTANCE_TYPES[t] for t in group.inputs.get("instanceTypes", []) if t in GPU_INSTANCE_TYPES]
-        if known:
+        gpus = gpus_per_node(group.inputs.get("instanceTypes", []))
+        if gpus:
             pool = group.inputs.get("labels", {}).get(POOL_LABEL, group.name)
-            capacity[pool] = int(group.inputs.get("scalingConfig", {}).get("maxSize", 0)) * max(t.gpus for t in known)
+            capacity[pool] = max_gpus(int(group.inputs.get("scalingConfig", {}).get("maxSize", 0)), gpus)
     return capacity
 
 
@@ -331,8 +333,8 @@ def grants(document: Any) -> set[Grant]:
     found = set()
     for statement in statements if isinstance(statements, list) else [statements]:
         principal = statement.get("Principal", "")
-        for action in _as_list(statement.get("Action")) or ["(none)"]:
-            for resource in _as_list(statement.get("Resource")) or ["-"]:
+        for action in as_list(statement.get("Action")) or ["(none)"]:
+            for resource in as_list(statement.get("Resource")) or ["-"]:
                 found.add(
                     Grant(
                         statement.get("Effect", "Allow"),
@@ -345,10 +347,6 @@ def grants(document: Any) -> set[Grant]:
     return found
 
 
-def _as_list(value: Any) -> list:
-    return value if isinstance(value, list) else ([] if value is None else [value])
-
-
 def _compact(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -359,7 +357,7 @@ def gcp_grants(resource: PlannedResource | None) -> set[Grant]:
         return set()
     inputs = resource.inputs
     target = str(inputs.get(GCP_IAM_TARGETS[resource.type], "-"))
-    members = _as_list(inputs.get("members")) + _as_list(inputs.get("member"))
+    members = as_list(inputs.get("members")) + as_list(inputs.get("member"))
     condition = _compact(inputs["condition"]) if inputs.get("condition") else ""
     return {Grant("Allow", str(m), str(inputs.get("role", "(none)")), target, condition) for m in members}
 

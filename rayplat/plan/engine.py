@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.stack import Stack, massage, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import PROJECT, ConfigError, describe_value, project_keys
 from rayplat import PROJECT_ROOT
 from rayplat.plan import mockvalues
+from stackconfig.base import describe_value
+from stackconfig.errors import ConfigError
+from stackconfig.loading import PROJECT, project_keys
 
 SECRET = "[secret]"
 STACKS_DIR = PROJECT_ROOT / "stacks"
@@ -212,6 +215,15 @@ def _site(config: dict[str, str]) -> mockvalues.Site:
 
 def run_program(stack: str, config: dict[str, str], program: Path) -> Plan:
     """Evaluate ``program`` as stack ``stack`` with ``config`` on the mock engine; return what it registered."""
+
+    def evaluate() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    return run_function(stack, config, evaluate)
+
+
+def run_function(stack: str, config: dict[str, str], build: Callable[[], None]) -> Plan:
+    """Run ``build`` (a program, or one component built alone) on the mock engine; return what it registered."""
     mock = _Mocks(_site(config))
     monitor = _RecordingMonitor(mock)
     # A fresh root stack: set_mocks keeps an existing one, and with it the last plan's outputs.
@@ -221,10 +233,7 @@ def run_program(stack: str, config: dict[str, str], program: Path) -> Plan:
     root = pulumi.runtime.settings.get_root_resource()
     assert isinstance(root, Stack), "set_mocks creates the root stack"
 
-    def evaluate() -> None:
-        runpy.run_path(str(program), run_name="__main__")
-
-    _sync_await(run_pulumi_func(evaluate))
+    _sync_await(run_pulumi_func(build))
     # Registration order depends on when outputs resolve; URN order makes plans reproducible.
     resources = sorted(monitor.recorded, key=lambda r: r.urn)
     return Plan(stack=stack, project=PROJECT, resources=resources, outputs=_resolve_outputs(root.outputs))

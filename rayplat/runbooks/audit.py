@@ -20,9 +20,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from components.aws.instance_types import GPU_FAMILIES, gpu_instance_type
-from components.nodes import POOL_LABEL
-from components.tagging import REQUIRED_COST_TAGS
+from catalog.aws_instances import GPU_FAMILIES, gpu_instance_type
+from catalog.iam import as_list
+from catalog.labels import POOL_LABEL
+from catalog.tagging import REQUIRED_COST_TAGS
 from rayplat.plan import Plan
 from rayplat.runbooks import outputs as stack_outputs
 from rayplat.runbooks.progress import Progress, Step, StepFailed
@@ -429,19 +430,15 @@ def _statements(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
     return statements if isinstance(statements, list) else [statements]
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _denies_plain_http(statement: Mapping[str, Any], bucket: str) -> bool:
     """Deny s3:* to everyone on the bucket and its objects when aws:SecureTransport is false."""
     secure_transport = statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
     principal = statement.get("Principal")
-    resources = {str(r).rsplit(":", 1)[-1] for r in _as_list(statement.get("Resource", []))}
+    resources = {str(r).rsplit(":", 1)[-1] for r in as_list(statement.get("Resource", []))}
     return (
         statement.get("Effect") == "Deny"
         and principal in ("*", {"AWS": "*"})
-        and "s3:*" in _as_list(statement.get("Action", []))
-        and [str(v).lower() for v in _as_list(secure_transport)] == ["false"]
+        and "s3:*" in as_list(statement.get("Action", []))
+        and [str(v).lower() for v in as_list(secure_transport)] == ["false"]
         and {bucket, f"{bucket}/*"} <= resources
     )

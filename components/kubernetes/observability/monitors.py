@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.kubernetes.ray_ports import RAY_METRICS_PORTS
+from catalog.ray_ports import RAY_METRICS_PORTS
 
 # kube-prometheus-stack selects every monitor and rule (the *NilUsesHelmValues switches are off); the
 # release label is kept as well, so the monitors are still found if someone turns them back on.

@@ -9,12 +9,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components import versions
+from catalog import versions
+from catalog.labels import GPU_TOLERATION, POOL_LABEL, ROLE_LABEL
 from components.helm import pinned_release
 from components.kubernetes import manifests
 from components.kubernetes.gpu import gpu_node_affinity
 from components.kubernetes.observability import alerts, dashboards, monitors
-from components.nodes import GPU_TOLERATION, POOL_LABEL, ROLE_LABEL, PoolSpec
+from components.nodes import PoolSpec
+from components.options import child_options
 
 NAMESPACE = "monitoring"
 GRAFANA_SECRET = "grafana-admin"
@@ -111,7 +113,7 @@ class MonitoringStack(pulumi.ComponentResource):
         self, name: str, args: MonitoringArgs, *, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("rayplat:kubernetes:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=opts.depends_on if opts else None)
+        child = child_options(self, provider, opts)
         # node-exporter needs the host's network and PID namespaces.
         namespace = k8s.core.v1.Namespace(
             name, metadata=manifests.namespace(NAMESPACE, args.cost_labels, "privileged")["metadata"], opts=child

@@ -15,6 +15,9 @@ _AWS_TAG_CHARS = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
 AWS_TAG_KEY_MAX = 128
 AWS_TAG_VALUE_MAX = 256
 AWS_MAX_TAGS = 50
+# GCP labels: lowercase letters, digits, '_' and '-'; a key starts with a letter.
+GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 # Tags the platform adds to some resources (Name, and the EKS subnet tags), within AWS's limit.
 PLATFORM_TAGS = 3
 

@@ -60,3 +60,6 @@ EKS_ADDONS = {
     "kube-proxy": "v1.34.0-eksbuild.4",
     "aws-ebs-csi-driver": "v1.51.1-eksbuild.1",
 }
+
+# The Kubernetes minor versions a stack may ask for (cluster.kubernetesVersion); KUBERNETES_VERSION is the default.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34")

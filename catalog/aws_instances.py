@@ -3,6 +3,7 @@
 Prices are us-east-1 on-demand list prices in USD per hour, used for estimates and reports only.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -59,3 +60,10 @@ GPU_FAMILIES = frozenset(t.family for t in GPU_INSTANCE_TYPES.values())
 
 def gpu_instance_type(name: str) -> GpuInstanceType | None:
     return GPU_INSTANCE_TYPES.get(name)
+
+
+def gpus_per_node(instance_types: Iterable[str]) -> int | None:
+    """GPUs of one node of a pool of these instance types (the most any known type holds), None if none is a
+    known GPU type."""
+    known = [GPU_INSTANCE_TYPES[t].gpus for t in instance_types if t in GPU_INSTANCE_TYPES]
+    return max(known) if known else None

@@ -1,0 +1,103 @@
+"""The base of every config model, and the helpers that report problems with their key paths."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from typing import Any, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+_INT: TypeAdapter[int] = TypeAdapter(int)
+
+
+_BOOL: TypeAdapter[bool] = TypeAdapter(bool)
+
+
+def raise_problems(problems: Iterable[tuple[str, str]]) -> None:
+    """Raise every (relative key path, message) pair found by a validator as one pydantic error."""
+    found = list(problems)
+    if found:
+        raise PydanticCustomError("rayplat_problems", "{count} problems", {"count": len(found), "problems": found})
+
+
+def reject(message: str) -> None:
+    """Reject one field's value with ``message``."""
+    raise PydanticCustomError("rayplat", "{message}", {"message": message})
+
+
+def cidr_problem(cidr: str) -> str | None:
+    try:
+        ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        return f"'{cidr}' is not a valid CIDR ({exc})"
+    return None
+
+
+class ConfigModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """pydantic would read ``maxSize: true`` as 1: a boolean where a number belongs is a mistake."""
+        if isinstance(value, bool) and info.field_name and _numeric(cls.model_fields[info.field_name].annotation):
+            reject(f"input should be a number, not {describe_value(value)}")
+        return value
+
+
+def _numeric(annotation: Any) -> bool:
+    types = get_args(annotation) or (annotation,)
+    return bool not in types and any(t in (int, float) for t in types)
+
+
+def describe_value(value: Any) -> str:
+    """A YAML value as an error message names it: its kind, and a short text as itself."""
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str) and not value:
+        return "an empty string"
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) <= 40 else f"'{value[:37]}...'"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping" if isinstance(value, Mapping) else type(value).__name__
+
+
+def raw_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def raw_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def raw_int(value: Any) -> int | None:
+    """A raw value read as the models read an integer, or None where they would reject it."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return _INT.validate_python(value)
+    except ValidationError:
+        return None
+
+
+def raw_bool(value: Any) -> bool | None:
+    """A raw value read as the models read a boolean (``true``, ``"yes"``, 1, ...), or None."""
+    try:
+        return _BOOL.validate_python(value)
+    except ValidationError:
+        return None

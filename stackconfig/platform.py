@@ -1,0 +1,90 @@
+"""The whole stack configuration: one model holding every section."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import field_validator
+
+from catalog.labels import LABEL_VALUE
+from catalog.tagging import REQUIRED_COST_TAGS, aws_tag_problems
+from stackconfig.aws import AwsConfig, NetworkConfig
+from stackconfig.base import ConfigModel, raise_problems
+from stackconfig.cluster import LOG_RETENTION_DAYS, ClusterConfig
+from stackconfig.existing import ExistingConfig
+from stackconfig.gcp import GcpConfig
+from stackconfig.observability import ObservabilityConfig
+from stackconfig.pools import GpuPoolConfig, SystemPoolConfig
+from stackconfig.storage import StorageConfig
+from stackconfig.teams import RayConfig, TeamConfig
+
+
+class PlatformConfig(ConfigModel):
+    cloud: Literal["aws", "gcp", "existing"]
+    environment: Literal["dev", "staging", "prod"]
+    aws: AwsConfig | None = None
+    gcp: GcpConfig | None = None
+    existing: ExistingConfig | None = None
+    cluster: ClusterConfig = ClusterConfig()
+    network: NetworkConfig | None = None
+    system_pool: SystemPoolConfig = SystemPoolConfig()
+    gpu_pools: list[GpuPoolConfig] = []
+    storage: StorageConfig = StorageConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    ray: RayConfig = RayConfig()
+    teams: list[TeamConfig] = []
+    tags: dict[str, str]
+
+    @property
+    def protected(self) -> bool:
+        """Stateful resources are protected from deletion in production."""
+        return self.environment == "prod"
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        problems = [(key, "required cost tag is missing") for key in REQUIRED_COST_TAGS if not tags.get(key)]
+        problems += aws_tag_problems(tags)
+        problems += [
+            (key, f"'{tags[key]}' must also be a valid Kubernetes label value: the same cost labels go on namespaces")
+            for key in REQUIRED_COST_TAGS
+            if tags.get(key) and not LABEL_VALUE.match(tags[key])
+        ]
+        raise_problems(problems)
+        return tags
+
+    def cluster_name(self, stack: str) -> str:
+        return self.cluster.name or f"ray-{stack}"
+
+    # The cloud's own section, present once validation has passed for that cloud.
+    @property
+    def aws_settings(self) -> AwsConfig:
+        assert self.aws is not None, "validated: cloud 'aws' has an aws section"
+        return self.aws
+
+    @property
+    def aws_network(self) -> NetworkConfig:
+        assert self.network is not None, "validated: cloud 'aws' has a network section"
+        return self.network
+
+    @property
+    def log_retention_days(self) -> int:
+        return self.cluster.log_retention_days or LOG_RETENTION_DAYS[self.environment]
+
+    @property
+    def admin_role_arn(self) -> str:
+        assert self.cluster.admin_role_arn is not None, "validated: cloud 'aws' names an admin role"
+        return self.cluster.admin_role_arn
+
+    @property
+    def gcp_settings(self) -> GcpConfig:
+        assert self.gcp is not None, "validated: cloud 'gcp' has a gcp section"
+        return self.gcp
+
+    @property
+    def existing_settings(self) -> ExistingConfig:
+        assert self.existing is not None, "validated: cloud 'existing' has an existing section"
+        return self.existing
+
+    def cost_tags(self) -> dict[str, str]:
+        return dict(self.tags)
