@@ -11,9 +11,8 @@ import pytest
 from components.gcp.kms import ENCRYPTER_DECRYPTER, ROTATION_PERIOD
 from rayplat.plan import mockvalues
 from rayplat.plan.engine import read_stack_config
-from stackconfig.errors import ConfigError
 from stackconfig.loading import parse_config, project_keys
-from tests.conftest import get_key, planned, resource, set_key
+from tests.conftest import config_problems, get_key, planned, resource, set_key
 
 CLUSTER = "gcp:container/cluster:Cluster"
 BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
@@ -65,9 +64,7 @@ def test_dev_has_no_secrets_key():
 
 
 def _problems(stack: str, mutate) -> list[str]:
-    with pytest.raises(ConfigError) as raised:
-        parse_config(project_keys(mutate(read_stack_config(stack))))
-    return raised.value.problems
+    return config_problems(mutate(read_stack_config(stack)))
 
 
 def _gcp_without_group(config):
