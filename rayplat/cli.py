@@ -229,6 +229,30 @@ def policies(
 
 
 @app.command()
+def cost(
+    stack: StackOption = "dev",
+    stacks_dir: StacksDirOption = STACKS_DIR,
+    utilisation: Annotated[
+        float, typer.Option("--utilisation", min=0.0, max=1.0, help="Share of each pool's range in use (expected)")
+    ] = 0.3,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text, json or markdown")] = "text",
+    plan_file: Annotated[Path | None, typer.Option("--plan", help="A plan JSON (`rayplat plan --json`)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file")] = None,
+) -> None:
+    """What a stack costs a month: idle floor, expected and ceiling, per component, pool and team."""
+    from rayplat.cost import report
+
+    if output_format not in ("text", "json", "markdown"):
+        raise _fail(f"--format must be text, json or markdown, not '{output_format}'")
+    planned = _read_plan_or_exit(plan_file) if plan_file is not None else _plan_or_exit(stack, stacks_dir)
+    if output_format == "text":
+        _print_report(lambda target: report.print_text(planned, target, utilisation), output)
+        return
+    render = report.to_json if output_format == "json" else report.to_markdown
+    _write_or_print(render(planned, utilisation), output)
+
+
+@app.command()
 def diff(
     stack: StackOption = "dev",
     base: Annotated[str | None, typer.Option("--base", help="Git ref to compare the working tree with")] = None,
