@@ -340,17 +340,25 @@ def _quotas(items: Sequence[Item]) -> Iterable[tuple[str, str, int, int]]:
                         yield team, pool, nominal, int(_number(_dig(resource, "borrowingLimit")))
 
 
+def standing_gpus(ray_cluster: Mapping[str, Any]) -> dict[str, int]:
+    """Pool -> GPUs a RayCluster's worker groups hold at their minimum replicas."""
+    held: dict[str, int] = {}
+    for group in _list(_dig(ray_cluster, "spec", "workerGroupSpecs")):
+        spec = _dig(group, "template", "spec") or {}
+        pool = str(_dig(spec, "nodeSelector", POOL_LABEL) or "")
+        gpus = sum(_number(_dig(c, "resources", "limits", GPU)) for c in _list(_dig(spec, "containers")))
+        if pool and gpus * _number(_dig(group, "minReplicas")):
+            held[pool] = held.get(pool, 0) + int(gpus * _number(_dig(group, "minReplicas")))
+    return held
+
+
 def _standing(items: Sequence[Item]) -> Iterable[tuple[str, str, int]]:
     teams = _namespace_teams(items)
     for cluster in (i for i in items if i.type == RAY_CLUSTER):
         team = teams.get(str(_dig(cluster.inputs, "metadata", "namespace")), "")
-        for group in _list(_dig(cluster.inputs, "spec", "workerGroupSpecs")):
-            spec = _dig(group, "template", "spec") or {}
-            pool = str(_dig(spec, "nodeSelector", POOL_LABEL) or "")
-            gpus = sum(_number(_dig(c, "resources", "limits", GPU)) for c in _list(_dig(spec, "containers")))
-            replicas = _number(_dig(group, "minReplicas"))
-            if team and pool and gpus * replicas:
-                yield team, pool, int(gpus * replicas)
+        for pool, gpus in standing_gpus(cluster.inputs).items():
+            if team:
+                yield team, pool, gpus
 
 
 def _namespace_teams(items: Sequence[Item]) -> dict[str, str]:
