@@ -277,6 +277,7 @@ def diff(
     from policies import ALL_POLICIES
     from rayplat.check.engine import PolicyConfigError, check_plan, load_policy_config, policy_config_path
     from rayplat.diff import report
+    from rayplat.diff.cost import cost_change
     from rayplat.diff.engine import diff_plans, policy_changes
     from rayplat.diff.git import BasePlanError, base_at_ref
     from rayplat.diff.policyconfig import compare, read_config, rule_listing
@@ -305,6 +306,7 @@ def diff(
     try:
         config = load_policy_config(config_file)
         policy_changes(changes, check_plan(before, config), check_plan(after, config))
+        changes.cost = cost_change(before, after, base_config)
     except PolicyConfigError as exc:
         raise _fail(f"{config_file}: {exc}") from None
     _write_or_print(report.to_markdown(changes) if output_format == "markdown" else report.to_json(changes), output)
