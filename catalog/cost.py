@@ -106,6 +106,7 @@ class Bill:
     unallocated_gpus: dict[str, int] = field(default_factory=dict)
     unallocated_monthly: Total = Total(0.0)
     assumptions: tuple[str, ...] = ()
+    object_store_gb: float = DEFAULT_OBJECT_STORE_GB
 
     def total(self, level: Level, utilisation: float = DEFAULT_UTILISATION, component: str | None = None) -> Total:
         lines = [line for line in self.lines if component is None or line.component == component]
@@ -236,6 +237,12 @@ def _aws_pool(item: Item, templates: Mapping[str, Item]) -> Pool:
     )
 
 
+def attached_accelerators(machine: str, accelerators: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    """The accelerators priced apart from a GCP machine: none where the machine's price includes its GPUs."""
+    built_in = GPU_MACHINES.get(machine)
+    return () if built_in is not None and built_in.accelerator else accelerators
+
+
 def _gcp_pool(item: Item) -> Pool:
     node = _dig(item.inputs, "nodeConfig") or {}
     labels = _dig(node, "labels") or {}
@@ -244,7 +251,6 @@ def _gcp_pool(item: Item) -> Pool:
         (str(_dig(a, "type")), int(_number(_dig(a, "count")))) for a in _list(node.get("guestAccelerators"))
     )
     built_in = GPU_MACHINES.get(machine)
-    attached = () if built_in is not None and built_in.accelerator else accelerators
     autoscaling = _dig(item.inputs, "autoscaling") or {}
     zones = max(len(_list(item.inputs.get("nodeLocations"))), 1)
     if "totalMaxNodeCount" in autoscaling:
@@ -261,7 +267,7 @@ def _gcp_pool(item: Item) -> Pool:
         min_size=low,
         max_size=high,
         disk_gib=_number(node.get("diskSizeGb"), 100.0),
-        accelerators=attached,
+        accelerators=attached_accelerators(machine, accelerators),
         gpus_per_node=sum(count for _, count in accelerators) or (built_in.gpus if built_in else 0),
     )
 
@@ -378,7 +384,8 @@ def _fixed(component: str, item: str, count: float, price: prices.Price | None, 
 def price(inv: Inventory, object_store_gb: float = DEFAULT_OBJECT_STORE_GB) -> Bill:
     """The bill of an inventory; an existing cluster's own nodes are not the platform's to price."""
     if inv.cloud == "existing":
-        return Bill(inv.cloud, inv.region, (), assumptions=_assumptions(object_store_gb, existing=True))
+        existing = _assumptions(object_store_gb, existing=True)
+        return Bill(inv.cloud, inv.region, (), assumptions=existing, object_store_gb=object_store_gb)
     c, r = inv.cloud, inv.region
     block = prices.fee(c, r, "blockGbMonth")
     lines = [
@@ -413,6 +420,7 @@ def price(inv: Inventory, object_store_gb: float = DEFAULT_OBJECT_STORE_GB) -> B
         unallocated,
         _sum((_gpus_monthly(per_gpu, pool, n), pool) for pool, n in unallocated.items()),
         _assumptions(object_store_gb),
+        object_store_gb,
     )
 
 
@@ -461,3 +469,20 @@ def _assumptions(object_store_gb: float, existing: bool = False) -> tuple[str, .
 
 def bill(resources: Iterable[Item], object_store_gb: float = DEFAULT_OBJECT_STORE_GB) -> Bill:
     return price(inventory(resources), object_store_gb)
+
+
+def total_json(total: Total) -> dict[str, Any]:
+    return {"usd": total.usd, "knownUsd": total.known, "unknown": list(total.unknown)}
+
+
+def headline(stack_bill: Bill, utilisation: float = DEFAULT_UTILISATION) -> dict[str, Any]:
+    """The figures the stack outputs, `rayplat cost --format json` and the plan summary share."""
+    return {
+        "currency": "USD",
+        "period": "month",
+        "utilisation": utilisation,
+        "objectStoreGb": stack_bill.object_store_gb,
+        **{f"{level}Monthly": total_json(stack_bill.total(level, utilisation)) for level in LEVELS},
+        "floorGpus": stack_bill.gpus("floor"),
+        "ceilingGpus": stack_bill.gpus("ceiling"),
+    }

@@ -169,3 +169,15 @@ def test_every_price_names_a_dated_source():
     for entry in entries:
         assert entry["usd"] > 0 and entry["source"] in sources
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", s.date) and s.reference for s in sources.values())
+
+
+def test_the_readmes_cost_table_is_what_rayplat_cost_all_prints():
+    from rayplat import PROJECT_ROOT
+    from rayplat.cost.report import TABLE_END, TABLE_START
+
+    result = runner.invoke(app, ["cost", "--all"])
+    assert result.exit_code == 0, result.output
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    shown = readme[readme.index(TABLE_START) : readme.index(TABLE_END) + len(TABLE_END)] + "\n"
+    assert shown == result.output, "regenerate with `rayplat cost --all` and paste it into the README"
+    assert "| `dev` | aws us-west-2 | $418 |" in shown  # the dev stack's idle floor: no GPU, see the floor test

@@ -10,12 +10,24 @@ from rich.table import Table
 from rich.text import Text
 
 from catalog import prices
-from catalog.cost import DEFAULT_UTILISATION, LEVELS, Bill, Item, Total, bill
+from catalog.cost import (
+    DEFAULT_OBJECT_STORE_GB,
+    DEFAULT_UTILISATION,
+    LEVELS,
+    Bill,
+    Item,
+    Total,
+    bill,
+    headline,
+    total_json,
+)
 from rayplat.plan.engine import Plan
 
 
 def bill_of(plan: Plan) -> Bill:
-    return bill(Item(r.type, r.urn, r.inputs, r.dependencies) for r in plan.resources)
+    """The plan's bill, with the stored-data assumption the stack's config gives (its `cost` output)."""
+    stored = (plan.outputs.get("cost") or {}).get("objectStoreGb", DEFAULT_OBJECT_STORE_GB)
+    return bill((Item(r.type, r.urn, r.inputs, r.dependencies) for r in plan.resources), stored)
 
 
 def money(total: Total | float | None) -> str:
@@ -122,29 +134,13 @@ def to_markdown(plan: Plan, utilisation: float = DEFAULT_UTILISATION) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _total_json(total: Total) -> dict[str, Any]:
-    return {"usd": total.usd, "knownUsd": total.known, "unknown": list(total.unknown)}
-
-
-def summary(bill_: Bill, utilisation: float = DEFAULT_UTILISATION) -> dict[str, Any]:
-    """The headline figures: what the stack outputs and `rayplat plan --json` carry."""
-    return {
-        "currency": "USD",
-        "period": "month",
-        "utilisation": utilisation,
-        **{f"{level}Monthly": _total_json(t) for level, t in totals(bill_, utilisation).items()},
-        "floorGpus": bill_.gpus("floor"),
-        "ceilingGpus": bill_.gpus("ceiling"),
-    }
-
-
 def to_dict(plan: Plan, utilisation: float = DEFAULT_UTILISATION) -> dict[str, Any]:
     bill_ = bill_of(plan)
     return {
         "stack": plan.stack,
         "cloud": bill_.cloud,
         "region": bill_.region,
-        **summary(bill_, utilisation),
+        **headline(bill_, utilisation),
         "lines": [
             {
                 "component": line.component,
@@ -162,16 +158,16 @@ def to_dict(plan: Plan, utilisation: float = DEFAULT_UTILISATION) -> dict[str, A
             {
                 "team": t.team,
                 "nominalGpus": t.nominal,
-                "nominalMonthly": _total_json(t.nominal_monthly),
+                "nominalMonthly": total_json(t.nominal_monthly),
                 "borrowingGpus": t.borrowing,
-                "borrowingMonthly": _total_json(t.borrowing_monthly),
+                "borrowingMonthly": total_json(t.borrowing_monthly),
                 "standingGpus": t.standing_gpus,
-                "standingMonthly": _total_json(t.standing_monthly),
+                "standingMonthly": total_json(t.standing_monthly),
             }
             for t in bill_.teams
         ],
         "unallocatedGpus": bill_.unallocated_gpus,
-        "unallocatedMonthly": _total_json(bill_.unallocated_monthly),
+        "unallocatedMonthly": total_json(bill_.unallocated_monthly),
         "assumptions": list(bill_.assumptions),
     }
 
@@ -183,3 +179,19 @@ def _source(key: str) -> dict[str, str]:
 
 def to_json(plan: Plan, utilisation: float = DEFAULT_UTILISATION) -> str:
     return json.dumps(to_dict(plan, utilisation), indent=2) + "\n"
+
+
+TABLE_START = "<!-- rayplat cost --all: start -->"
+TABLE_END = "<!-- rayplat cost --all: end -->"
+
+
+def stacks_table(plans: list[Plan], utilisation: float = DEFAULT_UTILISATION) -> str:
+    """Floor, expected and ceiling of every stack, as markdown between the markers the README keeps it in."""
+    rows = []
+    for plan in plans:
+        bill_ = bill_of(plan)
+        where = f"{bill_.cloud} {bill_.region}".strip()
+        figures = [money(t) for t in totals(bill_, utilisation).values()]
+        rows.append([f"`{plan.stack}`", where, *figures, f"{bill_.gpus('floor')}–{bill_.gpus('ceiling')}"])
+    columns = ["stack", "where", "idle floor", f"expected (utilisation {utilisation:g})", "ceiling", "GPUs"]
+    return "\n".join([TABLE_START, *_markdown_table(columns, rows), TABLE_END]) + "\n"
