@@ -82,10 +82,10 @@ def _idle_gpus(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]
     if not any(_env(p) in config["environments"] for p in pools):
         return
     inv = inventory(items(subjects))
-    for subject, pool in zip(pools, inv.pools, strict=True):
-        gpus = round(pool.min_size * pool.gpus_per_node)
-        if pool.gpu and gpus:
-            yield subject, f"pool {pool.name} keeps {gpus} GPU(s) running when idle (minimum size {pool.min_size:g})"
+    for subject, spec in zip(pools, inv.pools, strict=True):
+        gpus = round(spec.min_size * spec.gpus_per_node)
+        if spec.gpu and gpus:
+            yield subject, f"pool {spec.name} keeps {gpus} GPU(s) running when idle (minimum size {spec.min_size:g})"
     for cluster in of_type(subjects, (RAY_CLUSTER,)):
         for pool, gpus in standing_gpus(plain(cluster.props)).items():
             yield cluster, f"the RayCluster keeps {gpus} GPU(s) of pool {pool} running (worker minReplicas)"

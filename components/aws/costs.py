@@ -80,9 +80,16 @@ def topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
     }
 
 
-def budget_filter(stack_tags: dict[str, str]) -> dict[str, Any]:
+def budget_filter(stack_tags: dict[str, str]) -> aws.budgets.BudgetFilterExpressionArgs:
     """Costs carrying every one of the stack's tags (AND of tag filters)."""
-    return {"ands": [{"tags": {"key": k, "values": [v], "match_options": ["EQUALS"]}} for k, v in stack_tags.items()]}
+    return aws.budgets.BudgetFilterExpressionArgs(
+        ands=[
+            aws.budgets.BudgetFilterExpressionAndArgs(
+                tags=aws.budgets.BudgetFilterExpressionAndTagsArgs(key=k, values=[v], match_options=["EQUALS"])
+            )
+            for k, v in stack_tags.items()
+        ]
+    )
 
 
 def anomaly_specification(stack_tags: dict[str, str]) -> str:
