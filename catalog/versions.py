@@ -45,6 +45,8 @@ BUSYBOX_TAG = "1.37.0"
 KUBECTL_TAG = "v1.34.1"
 DCGM_EXPORTER = HelmChart("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
 DCGM_EXPORTER_IMAGE_TAG = "4.5.3-4.8.2-distroless"
+# OpenCost (app 1.120.1): in-cluster cost allocation, reading the platform's Prometheus.
+OPENCOST = HelmChart("opencost", "2.5.17", "https://opencost.github.io/opencost-helm-chart")
 
 # Kueue publishes its chart to an OCI registry.
 KUEUE = HelmChart("kueue", "0.19.2", "oci://registry.k8s.io/kueue/charts")

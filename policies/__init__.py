@@ -6,6 +6,7 @@ runs the same objects in-process on the offline plan.
 
 from policies import (
     access,
+    cost,
     eks,
     eks_access,
     gcp,
@@ -48,4 +49,5 @@ ALL_POLICIES: list[Rule] = [
     *isolation.POLICIES,
     *kueue.POLICIES,
     *supply_chain.POLICIES,
+    *cost.POLICIES,
 ]

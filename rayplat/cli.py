@@ -229,6 +229,37 @@ def policies(
 
 
 @app.command()
+def cost(
+    stack: StackOption = "dev",
+    stacks_dir: StacksDirOption = STACKS_DIR,
+    utilisation: Annotated[
+        float, typer.Option("--utilisation", min=0.0, max=1.0, help="Share of each pool's range in use (expected)")
+    ] = 0.3,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text, json or markdown")] = "text",
+    plan_file: Annotated[Path | None, typer.Option("--plan", help="A plan JSON (`rayplat plan --json`)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file")] = None,
+    all_stacks: Annotated[
+        bool, typer.Option("--all", help="One markdown table of every stack's floor, expected and ceiling")
+    ] = False,
+) -> None:
+    """What a stack costs a month: idle floor, expected and ceiling, per component, pool and team."""
+    from rayplat.cost import report
+
+    if output_format not in ("text", "json", "markdown"):
+        raise _fail(f"--format must be text, json or markdown, not '{output_format}'")
+    if all_stacks:
+        names = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stacks_dir.glob("Pulumi.*.yaml"))
+        _write_or_print(report.stacks_table([_plan_or_exit(n, stacks_dir) for n in names], utilisation), output)
+        return
+    planned = _read_plan_or_exit(plan_file) if plan_file is not None else _plan_or_exit(stack, stacks_dir)
+    if output_format == "text":
+        _print_report(lambda target: report.print_text(planned, target, utilisation), output)
+        return
+    render = report.to_json if output_format == "json" else report.to_markdown
+    _write_or_print(render(planned, utilisation), output)
+
+
+@app.command()
 def diff(
     stack: StackOption = "dev",
     base: Annotated[str | None, typer.Option("--base", help="Git ref to compare the working tree with")] = None,
@@ -253,6 +284,7 @@ def diff(
     from policies import ALL_POLICIES
     from rayplat.check.engine import PolicyConfigError, check_plan, load_policy_config, policy_config_path
     from rayplat.diff import report
+    from rayplat.diff.cost import cost_change
     from rayplat.diff.engine import diff_plans, policy_changes
     from rayplat.diff.git import BasePlanError, base_at_ref
     from rayplat.diff.policyconfig import compare, read_config, rule_listing
@@ -281,9 +313,28 @@ def diff(
     try:
         config = load_policy_config(config_file)
         policy_changes(changes, check_plan(before, config), check_plan(after, config))
+        changes.cost = cost_change(before, after, base_config)
     except PolicyConfigError as exc:
         raise _fail(f"{config_file}: {exc}") from None
     _write_or_print(report.to_markdown(changes) if output_format == "markdown" else report.to_json(changes), output)
+
+
+prices_app = typer.Typer(help="The price catalogue (catalog/prices.json) the cost figures use.", no_args_is_help=True)
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.command("refresh")
+def prices_refresh() -> None:
+    """Rewrite the price catalogue from the AWS Price List API and the GCP Cloud Billing Catalog API, where
+    credentials allow (AWS: boto3's credential chain; GCP: RAYPLAT_GCP_API_KEY)."""
+    from rayplat.cost.refresh import NoCredentials, clients_from_environment, refresh
+
+    aws, gcp_key = clients_from_environment()
+    try:
+        for line in refresh(aws_client=aws, gcp_api_key=gcp_key):
+            console.print(line, markup=False, highlight=False)
+    except NoCredentials as exc:
+        raise _fail(exc) from None
 
 
 runbook_app = typer.Typer(

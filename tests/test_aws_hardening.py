@@ -48,7 +48,13 @@ def test_stacks_with_teams_declare_the_policies_the_cni_enforces(stack):
 
 def test_every_key_has_an_explicit_policy_that_grants_nothing_to_anyone(plan):
     keys = plan.of_type(KEY)
-    assert {k.name for k in keys} == {f"{plan.stack}-secrets", f"{plan.stack}-logs", f"{plan.stack}-artifacts-key"}
+    names = {
+        f"{plan.stack}-secrets",
+        f"{plan.stack}-logs",
+        f"{plan.stack}-artifacts-key",
+        f"{plan.stack}-costs-cost-alerts",
+    }
+    assert {k.name for k in keys} == names
     admin = _cluster_config(plan.stack)["adminRoleArn"]
     for key in keys:
         statements = _statements(key)

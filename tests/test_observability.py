@@ -85,7 +85,7 @@ def test_dashboards_are_rays_own_valid_and_within_configmap_limits(any_plan):
         for m in any_plan.of_type("kubernetes:core/v1:ConfigMap")
         if m.inputs["metadata"].get("labels") == dashboards.SIDECAR_LABEL
     }
-    expected = {f"dashboard-{n}" for n in (*dashboards.RAY_DASHBOARDS, "gpu", "kuberay-operator")}
+    expected = {f"dashboard-{n}" for n in (*dashboards.RAY_DASHBOARDS, "gpu", "kuberay-operator", "cost")}
     assert set(maps) == expected
     sidecar = _release(any_plan, "kube-prometheus-stack").inputs["values"]["grafana"]["sidecar"]["dashboards"]
     assert {sidecar["label"]: sidecar["labelValue"]} == dashboards.SIDECAR_LABEL

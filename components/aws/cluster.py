@@ -55,6 +55,8 @@ class AwsCluster(pulumi.ComponentResource):
     vpc_id: pulumi.Input[str]
     eks: EksCluster
     store: ArtifactStore
+    provider: aws.Provider
+    account: AwsAccount
 
     def __init__(self, name: str, args: AwsClusterArgs, *, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rayplat:aws:Cluster", name, None, opts)
@@ -64,6 +66,7 @@ class AwsCluster(pulumi.ComponentResource):
         )
         here = pulumi.ResourceOptions(parent=self)
         account = AwsAccount.of(provider, region)
+        self.provider, self.account = provider, account
 
         self.vpc_id, private_subnets = self._network(name, args.network, provider)
         self.eks = EksCluster(

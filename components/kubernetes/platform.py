@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -30,6 +30,9 @@ class Monitoring:
     storage_gib: int
     runbook_base_url: str
     managed_prometheus: bool
+    # OpenCost's cluster id, and each GPU pool's catalogue price per GPU-hour (idle GPUs are priced with it).
+    cluster_id: str = ""
+    gpu_hourly_usd: dict[str, float] = field(default_factory=dict)
 
 
 # The service account kube-prometheus-stack gives Prometheus (release name + "-prometheus").
@@ -113,6 +116,8 @@ class KubernetesPlatform(pulumi.ComponentResource):
                 storage_gib=monitoring.storage_gib,
                 runbook_base_url=monitoring.runbook_base_url,
                 remote_write=remote,
+                cluster_id=monitoring.cluster_id,
+                gpu_hourly_usd=monitoring.gpu_hourly_usd,
             ),
             provider=handle.provider,
             opts=opts,

@@ -12,6 +12,7 @@ from catalog.aws_instances import gpus_per_node
 from catalog.capacity import max_gpus
 from catalog.iam import as_list
 from catalog.labels import POOL_LABEL
+from rayplat.diff.cost import CostChange, cost_change
 from rayplat.diff.policyconfig import RuleConfigChange
 from rayplat.diff.replacements import forcing_fields, forcing_inputs, matches
 from rayplat.plan import Plan, PlannedResource
@@ -127,6 +128,7 @@ class PlanDiff:
     outputs: list[FieldChange] = field(default_factory=list)
     rule_changes: list[RuleConfigChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    cost: CostChange | None = None
 
     def of_action(self, action: str) -> list[ResourceChange]:
         return [c for c in self.changes if c.action == action]
@@ -420,6 +422,7 @@ def diff_plans(base: Plan, head: Plan) -> PlanDiff:
         gpus_after=gpu_capacity(head),
         iam=iam_changes(base, head),
         outputs=output_changes(base, head),
+        cost=cost_change(base, head),
     )
 
 

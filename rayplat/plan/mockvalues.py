@@ -126,6 +126,16 @@ def _log_group(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
     return {"id": group, "arn": _regional_arn("logs", site.region, f"log-group:{group}")}
 
 
+def _sns_topic(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    arn = _regional_arn("sns", site.region, physical_name(type_, name, inputs))
+    return {"id": arn, "arn": arn}
+
+
+def _anomaly_monitor(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    arn = _global_arn("ce", f"anomalymonitor/{digest(type_, name, length=8)}-{digest(type_, name, 'm', length=4)}")
+    return {"id": arn, "arn": arn}
+
+
 def _gcp_self_link(kind: str, scope: str, physical: str, site: Site) -> Inputs:
     id_ = f"projects/{site.project}/{scope}/{kind}/{physical}"
     return {"id": id_, "name": physical, "selfLink": f"https://www.googleapis.com/compute/v1/{id_}"}
@@ -237,6 +247,8 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, str, Inputs, Site], Inputs]] = {
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:sns/topic:Topic": _sns_topic,
+    "aws:costexplorer/anomalyMonitor:AnomalyMonitor": _anomaly_monitor,
     "gcp:compute/network:Network": _gcp_network,
     "gcp:compute/subnetwork:Subnetwork": _gcp_regional("subnetworks"),
     "gcp:compute/router:Router": _gcp_regional("routers"),

@@ -41,6 +41,13 @@ def gpu_pending_expr(pool: PoolSpec) -> str:
 ALLOCATED_GPU = 'pod!="", pod!~"dcgm-exporter.*"'
 
 
+# The money idle GPUs of the alert's pod burn, from the cost recording rule (catalogue prices).
+IDLE_COST_TEMPLATE = (
+    " ({{ with printf \"sum(rayplat:gpu_idle_allocated:usd_per_hour{namespace='%s', pod='%s'})\" "
+    '$labels.namespace $labels.pod | query }}{{ . | first | value | printf "$%.2f" }}{{ end }} per hour).'
+)
+
+
 def alerts(gpu_pools: list[PoolSpec], namespace: str = "monitoring") -> list[Alert]:
     head_job = job_name(namespace, "ray-head")
     fixed = [
@@ -67,7 +74,7 @@ def alerts(gpu_pools: list[PoolSpec], namespace: str = "monitoring") -> list[Ale
             "30m",
             "warning",
             "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} is allocated to {{ $labels.namespace }}/"
-            "{{ $labels.pod }} but idle for 30 minutes: it is costing money for nothing.",
+            "{{ $labels.pod }} but idle for 30 minutes: it is costing money for nothing" + IDLE_COST_TEMPLATE,
         ),
         Alert(
             "ClusterAutoscalerFailingToScaleUp",

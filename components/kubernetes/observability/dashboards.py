@@ -10,6 +10,7 @@ from typing import Any
 from ray.dashboard.modules.metrics import grafana_dashboard_factory as ray_factory
 
 from components.kubernetes.observability.alerts import ALLOCATED_GPU
+from components.kubernetes.observability.cost import COST_PANELS
 
 # A ConfigMap holds at most 1 MiB of data.
 CONFIGMAP_LIMIT_BYTES = 1024 * 1024
@@ -107,6 +108,7 @@ def platform_dashboards() -> dict[str, str]:
     return {
         "gpu": _dashboard("rayplat-gpu", "GPUs (DCGM)", GPU_PANELS),
         "kuberay-operator": _dashboard("rayplat-kuberay", "KubeRay operator", KUBERAY_PANELS),
+        "cost": _dashboard("rayplat-cost", "Cost per team and pool", COST_PANELS),
     }
 
 
