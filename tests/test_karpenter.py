@@ -14,7 +14,9 @@ from catalog import versions
 from catalog.karpenter import CAPACITY_TYPE_LABEL, DISCOVERY_TAG, NODECLASS_TYPE, NODEPOOL_TYPE
 from catalog.labels import GPU_TAINT, POOL_LABEL
 from components.aws.karpenter import INTERRUPTION_EVENTS
-from components.nodes import gpu_labels
+from components.kubernetes.observability import alerts, dashboards
+from components.nodes import PoolSpec, gpu_labels
+from rayplat import PROJECT_ROOT
 from rayplat.diff.engine import diff_plans
 from rayplat.diff.report import to_markdown
 from rayplat.plan import run_program
@@ -22,7 +24,7 @@ from rayplat.plan.engine import PROGRAM, read_stack_config
 from stackconfig.errors import ConfigError
 from stackconfig.loading import parse_config, project_keys
 from tests.conftest import config_tags, get_key, planned, resource, set_key
-from tests.test_observability import _unknown
+from tests.test_observability import _unknown, metric_names
 
 KARPENTER_STACKS = [s for s in ("dev", "staging", "prod") if get_key(read_stack_config(s), "aws").get("provisioner")]
 CRDS = {"NodePool": "karpenter.sh_nodepools.yaml", "EC2NodeClass": "karpenter.k8s.aws_ec2nodeclasses.yaml"}
@@ -298,3 +300,45 @@ def _pool(config: dict[str, str], **keys) -> dict[str, str]:
     pools = get_key(config, "gpuPools")
     pools[0].update(keys)
     return set_key(config, "gpuPools", pools)
+
+
+# The Karpenter 1.14 metrics the platform reads, as its metrics reference lists them
+# (aws/karpenter-provider-aws website/content/en/v1.14/reference/metrics.md at the v1.14.0 release commit
+# 692ccdd0), with the labels used: nodepool and resource_type on the NodePool gauges; zone, capacity_type and
+# reason on launch failures.
+KARPENTER_1_14_METRICS = {
+    "karpenter_nodepools_usage",
+    "karpenter_nodepools_limit",
+    "karpenter_nodeclaims_created_total",
+    "karpenter_nodeclaims_disrupted_total",
+    "karpenter_cloudprovider_instance_launch_failures_total",
+    "karpenter_interruption_received_messages_total",
+    "karpenter_scheduler_queue_depth",
+    "karpenter_scheduler_scheduling_duration_seconds",
+}
+
+
+def test_karpenter_alerts_and_dashboard_read_metrics_karpenter_exports():
+    gpu_pool = PoolSpec("a10g", {}, [], 0, 8, ["g5.2xlarge"], "A10G", 1)
+    exprs = [a.expr for a in alerts.alerts([gpu_pool], karpenter=True)]
+    exprs += [p[1] for p in dashboards.KARPENTER_PANELS]
+    used = {n.removesuffix("_bucket") for e in exprs for n in metric_names(e) if n.startswith("karpenter_")}
+    assert used == KARPENTER_1_14_METRICS
+    (pending,) = [a for a in alerts.alerts([gpu_pool], karpenter=True) if a.name == "GpuPoolAtMaxWithPendingPods"]
+    assert 'nodepool="a10g", resource_type="nvidia.com/gpu"' in pending.expr
+    assert "kube_node_labels" not in pending.expr
+
+
+def test_staging_scrapes_karpenter_and_alerts_on_it():
+    plan = planned("staging")
+    (monitor,) = [r.inputs for r in plan.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")]
+    assert monitor["spec"]["endpoints"] == [{"port": "http-metrics"}]
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["kube-system"]}
+    (rule,) = plan.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+    rules = {r["alert"]: r for r in rule.inputs["spec"]["groups"][0]["rules"]}
+    assert {"KarpenterDown", "KarpenterLaunchesFailing", "KarpenterInsufficientCapacity"} <= set(rules)
+    assert "karpenter_nodepools_limit" in rules["GpuPoolAtMaxWithPendingPods"]["expr"]
+    for name in ("KarpenterDown", "KarpenterLaunchesFailing", "KarpenterInsufficientCapacity"):
+        assert (PROJECT_ROOT / rules[name]["annotations"]["runbook_url"]).is_file()
+    dev_rule = planned("dev").of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")[0]
+    assert not any(r["alert"].startswith("Karpenter") for r in dev_rule.inputs["spec"]["groups"][0]["rules"])

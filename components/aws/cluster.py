@@ -194,6 +194,7 @@ class AwsCluster(pulumi.ComponentResource):
             ),
             cost_labels=cost_labels(tags),
             ready=ready,
+            karpenter=args.karpenter is not None,
             managed_prometheus=managed_prometheus(
                 name=f"{name}-metrics", region=region, oidc=self.eks.oidc, tags=tags, provider=provider, parent=self
             )

@@ -113,6 +113,7 @@ class KubernetesPlatform(pulumi.ComponentResource):
                 storage_gib=monitoring.storage_gib,
                 runbook_base_url=monitoring.runbook_base_url,
                 remote_write=remote,
+                karpenter=handle.karpenter,
             ),
             provider=handle.provider,
             opts=opts,

@@ -32,6 +32,8 @@ class MonitoringArgs:
     runbook_base_url: str
     # Remote write to a managed Prometheus, with the annotations its service account needs (or None).
     remote_write: pulumi.Output[dict[str, Any]] | None = None
+    # The GPU pools are Karpenter NodePools: scrape Karpenter, alert and chart on its metrics.
+    karpenter: bool = False
 
 
 def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[str, Any]:
@@ -148,11 +150,16 @@ class MonitoringStack(pulumi.ComponentResource):
                 values=dcgm_values(args.gpu_pools),
                 opts=after_crds,
             )
-        for monitor in monitors.ray_pod_monitors(NAMESPACE):
+        for monitor in monitors.ray_pod_monitors(NAMESPACE) + (
+            [monitors.karpenter_monitor(NAMESPACE)] if args.karpenter else []
+        ):
             _custom_resource(f"{name}-{monitor['metadata']['name']}", monitor, after_crds)
-        rule = alerts.prometheus_rule("ray-platform", NAMESPACE, args.gpu_pools, args.runbook_base_url)
+        rule = alerts.prometheus_rule(
+            "ray-platform", NAMESPACE, args.gpu_pools, args.runbook_base_url, karpenter=args.karpenter
+        )
         _custom_resource(f"{name}-alerts", rule, after_crds)
-        for dashboard_name, dashboard in {**dashboards.ray_dashboards(), **dashboards.platform_dashboards()}.items():
+        platform = dashboards.platform_dashboards(karpenter=args.karpenter)
+        for dashboard_name, dashboard in {**dashboards.ray_dashboards(), **platform}.items():
             configmap = dashboards.dashboard_configmap(dashboard_name, dashboard, NAMESPACE)
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{dashboard_name}",
