@@ -15,6 +15,7 @@ from policies import (
     gke,
     iam,
     isolation,
+    karpenter,
     kms,
     kubernetes,
     kueue,
@@ -48,4 +49,5 @@ ALL_POLICIES: list[Rule] = [
     *isolation.POLICIES,
     *kueue.POLICIES,
     *supply_chain.POLICIES,
+    *karpenter.POLICIES,
 ]
