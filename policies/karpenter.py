@@ -71,8 +71,8 @@ def _encrypted_volumes(subject: Subject, _config) -> Iterable[str]:
     if not mappings:
         yield "no blockDeviceMappings: the root volume's encryption is left to the AMI's defaults"
     for mapping in mappings:
-        ebs = mapping.get("ebs") if isinstance(mapping.get("ebs"), Mapping) else {}
-        if ebs.get("encrypted") is not True:
+        ebs = mapping.get("ebs")
+        if not isinstance(ebs, Mapping) or ebs.get("encrypted") is not True:
             yield f"volume {mapping.get('deviceName', '?')} is not encrypted"
 
 
