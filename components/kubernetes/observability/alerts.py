@@ -139,8 +139,7 @@ def alerts(gpu_pools: list[PoolSpec], namespace: str = "monitoring", *, karpente
             karpenter_pending_expr(pool) if karpenter else gpu_pending_expr(pool),
             "15m",
             "warning",
-            f"GPU pool {pool.name} is at its maximum of {pool.max_gpus} GPUs ({pool.max_size} nodes) and GPU pods "
-            "are pending.",
+            f"GPU pool {pool.name} is at its maximum of {pool.max_size} nodes and GPU pods are pending.",
             labels=(("pool", pool.name),),
         )
         for pool in gpu_pools
