@@ -65,3 +65,23 @@ EKS_ADDONS = {
 
 # The Kubernetes minor versions a stack may ask for (cluster.kubernetesVersion); KUBERNETES_VERSION is the default.
 SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34")
+
+# Karpenter (the AWS provisioner of `aws.provisioner: karpenter`) publishes its chart to an OCI registry.
+KARPENTER_VERSION = "1.14.0"
+KARPENTER = HelmChart("karpenter", KARPENTER_VERSION, "oci://public.ecr.aws/karpenter")
+KARPENTER_IMAGE = f"public.ecr.aws/karpenter/controller:{KARPENTER_VERSION}"
+KARPENTER_IMAGE_DIGEST = "sha256:723130949e4cab989461ff07d1be4cd781d63515432494641b33c235f300ae23"
+# The CRDs the chart ships in crds/ (which Helm never upgrades), applied from the release tag instead.
+KARPENTER_CRD_FILES = (
+    "karpenter.sh_nodepools",
+    "karpenter.sh_nodeclaims",
+    "karpenter.sh_nodeoverlays",
+    "karpenter.k8s.aws_ec2nodeclasses",
+    "autoscaling.x-k8s.io_capacitybuffers",
+)
+KARPENTER_CRD_URLS = tuple(
+    f"https://raw.githubusercontent.com/aws/karpenter-provider-aws/v{KARPENTER_VERSION}/pkg/apis/crds/{name}.yaml"
+    for name in KARPENTER_CRD_FILES
+)
+# The EKS-optimised AL2023 AMI release (Karpenter picks its NVIDIA variant for GPU types); never @latest.
+KARPENTER_GPU_AMI_ALIAS = "al2023@v20250915"

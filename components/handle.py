@@ -50,6 +50,8 @@ class ClusterHandle:
     ready: list[pulumi.Resource] = field(default_factory=list)
     # False where the platform under the cluster already runs the NVIDIA device plugin (GKE).
     installs_device_plugin: bool = True
+    # The GPU pools are Karpenter NodePools (AWS): monitored and alerted on through Karpenter's metrics.
+    karpenter: bool = False
     # Where the cloud offers a managed Prometheus: (namespace, service account) -> the remote-write
     # entry for Prometheus and the annotations its service account needs.
     managed_prometheus: Callable[[str, str], pulumi.Output[dict[str, Any]]] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalog.karpenter import DISCOVERY_TAG
 from catalog.tagging import cost_labels
 from components.aws.cluster import AwsCluster, AwsClusterArgs, ExistingVpc
 from components.aws.network import NetworkArgs
@@ -10,7 +11,7 @@ from components.existing.cluster import ExistingCluster, ExistingClusterArgs, Mi
 from components.gcp.cluster import GcpCluster, GcpClusterArgs
 from components.gcp.network import GcpNetworkArgs
 from components.gcp.storage import GcsArtifactStoreArgs
-from infra.pools import existing_pool_spec, managed_pools
+from infra.pools import existing_pool_spec, karpenter_options, managed_pools
 from stackconfig.platform import PlatformConfig
 
 
@@ -21,6 +22,7 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
     endpoint = config.cluster.endpoint
     storage = config.storage
     system_pool, gpu_pools = managed_pools(config)
+    karpenter = config.aws_settings.provisioner == "karpenter"
     if network.existing is not None:
         vpc: NetworkArgs | ExistingVpc = ExistingVpc(network.existing.vpc_id, network.existing.private_subnet_ids)
     else:
@@ -31,6 +33,7 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
             availability_zones=network.availability_zones,
             nat_per_az=network.nat_per_az,
             tags=tags,
+            private_subnet_tags={DISCOVERY_TAG: cluster_name} if karpenter else {},
         )
     args = AwsClusterArgs(
         cluster_name=cluster_name,
@@ -56,6 +59,8 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
         ),
         managed_prometheus=config.observability.managed_prometheus,
         tags=tags,
+        karpenter=karpenter_options(config) if karpenter else None,
+        karpenter_replicas=2 if config.protected else 1,
     )
     return AwsCluster(stack, args)
 

@@ -16,6 +16,7 @@ from policies import (
     gke,
     iam,
     isolation,
+    karpenter,
     kms,
     kubernetes,
     kueue,
@@ -50,4 +51,5 @@ ALL_POLICIES: list[Rule] = [
     *kueue.POLICIES,
     *supply_chain.POLICIES,
     *cost.POLICIES,
+    *karpenter.POLICIES,
 ]

@@ -14,6 +14,7 @@ from components.aws.addons import CoreAddons, CoreAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.eks import EksCluster, EksClusterArgs
 from components.aws.identity import artifact_binder
+from components.aws.karpenter import Karpenter, KarpenterArgs, KarpenterPoolOptions
 from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
 from components.aws.prometheus import managed_prometheus
@@ -47,6 +48,10 @@ class AwsClusterArgs:
     storage: ArtifactStoreArgs
     managed_prometheus: bool
     tags: dict[str, str]
+    # GPU pools as Karpenter NodePools (options per pool name), or None: managed node groups scaled by
+    # cluster-autoscaler. The system pool is a managed node group either way.
+    karpenter: dict[str, KarpenterPoolOptions] | None = None
+    karpenter_replicas: int = 1
 
 
 class AwsCluster(pulumi.ComponentResource):
@@ -105,7 +110,7 @@ class AwsCluster(pulumi.ComponentResource):
                 provider=provider,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self.eks.node_role_attachments),
             )
-            for pool in [args.system_pool, *args.gpu_pools]
+            for pool in [args.system_pool, *([] if args.karpenter is not None else args.gpu_pools)]
         ]
         addons = CoreAddons(
             f"{name}-addons",
@@ -140,6 +145,7 @@ class AwsCluster(pulumi.ComponentResource):
             reclaim_policy="Retain",
             opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=addons.addons),
         )
+        # cluster-autoscaler scales the managed node groups: all pools, or the system pool only under Karpenter.
         ClusterAutoscaler(
             f"{name}-autoscaler",
             ClusterAutoscalerArgs(
@@ -149,6 +155,29 @@ class AwsCluster(pulumi.ComponentResource):
             k8s_provider=k8s_provider,
             opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
         )
+        ready: list[pulumi.Resource] = [*addons.addons, storage_class]
+        if args.karpenter is not None:
+            karpenter = Karpenter(
+                f"{name}-karpenter",
+                KarpenterArgs(
+                    cluster_name=cluster_name,
+                    region=region,
+                    oidc=self.eks.oidc,
+                    system_pool=system_spec,
+                    gpu_pools=args.gpu_pools,
+                    options=args.karpenter,
+                    replicas=args.karpenter_replicas,
+                    node_security_group_id=self.eks.cluster.vpc_config.cluster_security_group_id,
+                    existing_subnet_ids=list(private_subnets) if isinstance(args.network, ExistingVpc) else [],
+                    tags=tags,
+                    cost_labels=cost_labels(tags),
+                ),
+                aws_provider=provider,
+                k8s_provider=k8s_provider,
+                account=account,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
+            )
+            ready.append(karpenter)
 
         self.handle = ClusterHandle(
             name=self.eks.name,
@@ -167,7 +196,8 @@ class AwsCluster(pulumi.ComponentResource):
                 parent=self,
             ),
             cost_labels=cost_labels(tags),
-            ready=[*addons.addons, storage_class],
+            ready=ready,
+            karpenter=args.karpenter is not None,
             managed_prometheus=managed_prometheus(
                 name=f"{name}-metrics", region=region, oidc=self.eks.oidc, tags=tags, provider=provider, parent=self
             )

@@ -118,6 +118,7 @@ class KubernetesPlatform(pulumi.ComponentResource):
                 remote_write=remote,
                 cluster_id=monitoring.cluster_id,
                 gpu_hourly_usd=monitoring.gpu_hourly_usd,
+                karpenter=handle.karpenter,
             ),
             provider=handle.provider,
             opts=opts,

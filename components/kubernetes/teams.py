@@ -12,6 +12,7 @@ from catalog import versions
 from components.handle import ClusterHandle
 from components.helm import pinned_release
 from components.kubernetes import manifests, tenancy
+from components.kubernetes.custom import custom_resource
 from components.kubernetes.kuberay import NAMESPACE as KUBERAY_NAMESPACE
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
 from components.kubernetes.raycluster import RayClusterSpec, ray_cluster
@@ -44,9 +45,7 @@ def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) ->
     }
     if kind in simple:
         return simple[kind]()
-    return k8s.apiextensions.CustomResource(
-        name, api_version=manifest["apiVersion"], kind=kind, metadata=metadata, spec=manifest["spec"], opts=opts
-    )
+    return custom_resource(name, manifest, opts)
 
 
 class Kueue(pulumi.ComponentResource):

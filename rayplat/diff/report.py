@@ -64,6 +64,11 @@ def _flags(diff: PlanDiff) -> list[str]:
         f"To proceed safely: {SAFE_WAYS}"
         for c in diff.blocked
     ]
+    flags += [
+        f"**GPU pool moves to a {after}**: `{pool}` was a {before}; the new nodes come up beside the old, which "
+        "are deleted with the pods on them: drain first (docs/runbooks/karpenter-migration.md)"
+        for pool, before, after in diff.provisioners
+    ]
     for change in diff.stateful_losses:
         if not change.blocked:
             flags.append(

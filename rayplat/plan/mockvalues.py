@@ -89,7 +89,18 @@ def _eks_cluster(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
         "endpoint": f"https://{oidc_id}.gr7.{site.region}.eks.amazonaws.com",
         "certificateAuthority": {"data": base64.b64encode(f"mock CA of {cluster}".encode()).decode()},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{site.region}.amazonaws.com/id/{oidc_id}"}]}],
+        "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{digest(type_, name, 'sg')}"},
         "status": "ACTIVE",
+    }
+
+
+def _sqs_queue(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    queue = physical_name(type_, name, inputs)
+    return {
+        "id": f"https://sqs.{site.region}.amazonaws.com/{ACCOUNT_ID}/{queue}",
+        "name": queue,
+        "url": f"https://sqs.{site.region}.amazonaws.com/{ACCOUNT_ID}/{queue}",
+        "arn": _regional_arn("sqs", site.region, queue),
     }
 
 
@@ -249,6 +260,7 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, str, Inputs, Site], Inputs]] = {
     "aws:amp/workspace:Workspace": _amp_workspace,
     "aws:sns/topic:Topic": _sns_topic,
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor": _anomaly_monitor,
+    "aws:sqs/queue:Queue": _sqs_queue,
     "gcp:compute/network:Network": _gcp_network,
     "gcp:compute/subnetwork:Subnetwork": _gcp_regional("subnetworks"),
     "gcp:compute/router:Router": _gcp_regional("routers"),

@@ -13,6 +13,7 @@ from catalog import versions
 from catalog.labels import GPU_TOLERATION, POOL_LABEL, ROLE_LABEL
 from components.helm import pinned_release
 from components.kubernetes import manifests
+from components.kubernetes.custom import custom_resource
 from components.kubernetes.gpu import gpu_node_affinity
 from components.kubernetes.observability import alerts, cost, dashboards, monitors
 from components.nodes import PoolSpec
@@ -34,6 +35,8 @@ class MonitoringArgs:
     remote_write: pulumi.Output[dict[str, Any]] | None = None
     cluster_id: str = ""
     gpu_hourly_usd: dict[str, float] = field(default_factory=dict)
+    # The GPU pools are Karpenter NodePools: scrape Karpenter, alert and chart on its metrics.
+    karpenter: bool = False
 
 
 def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[str, Any]:
@@ -161,10 +164,14 @@ class MonitoringStack(pulumi.ComponentResource):
                 values=dcgm_values(args.gpu_pools),
                 opts=after_crds,
             )
-        for monitor in monitors.ray_pod_monitors(NAMESPACE):
-            _custom_resource(f"{name}-{monitor['metadata']['name']}", monitor, after_crds)
-        rule = alerts.prometheus_rule("ray-platform", NAMESPACE, args.gpu_pools, args.runbook_base_url)
-        _custom_resource(f"{name}-alerts", rule, after_crds)
+        for monitor in monitors.ray_pod_monitors(NAMESPACE) + (
+            [monitors.karpenter_monitor(NAMESPACE)] if args.karpenter else []
+        ):
+            custom_resource(f"{name}-{monitor['metadata']['name']}", monitor, after_crds)
+        rule = alerts.prometheus_rule(
+            "ray-platform", NAMESPACE, args.gpu_pools, args.runbook_base_url, karpenter=args.karpenter
+        )
+        custom_resource(f"{name}-alerts", rule, after_crds)
         pinned_release(
             f"{name}-opencost",
             versions.OPENCOST,
@@ -173,8 +180,9 @@ class MonitoringStack(pulumi.ComponentResource):
             opts=after_crds,
         )
         if args.gpu_hourly_usd:
-            _custom_resource(f"{name}-cost-rules", cost.cost_rule(NAMESPACE, args.gpu_hourly_usd), after_crds)
-        for dashboard_name, dashboard in {**dashboards.ray_dashboards(), **dashboards.platform_dashboards()}.items():
+            custom_resource(f"{name}-cost-rules", cost.cost_rule(NAMESPACE, args.gpu_hourly_usd), after_crds)
+        platform = dashboards.platform_dashboards(karpenter=args.karpenter)
+        for dashboard_name, dashboard in {**dashboards.ray_dashboards(), **platform}.items():
             configmap = dashboards.dashboard_configmap(dashboard_name, dashboard, NAMESPACE)
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{dashboard_name}",
@@ -183,14 +191,3 @@ class MonitoringStack(pulumi.ComponentResource):
                 opts=after_crds,
             )
         self.register_outputs({"namespace": NAMESPACE})
-
-
-def _custom_resource(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
-    k8s.apiextensions.CustomResource(
-        name,
-        api_version=manifest["apiVersion"],
-        kind=manifest["kind"],
-        metadata=manifest["metadata"],
-        spec=manifest["spec"],
-        opts=opts,
-    )
