@@ -16,7 +16,14 @@ from typing import Any, Literal
 from catalog import prices
 from catalog.aws_instances import gpus_per_node
 from catalog.gcp_machines import GPU_MACHINES
-from catalog.labels import POOL_LABEL
+from catalog.karpenter import (
+    CAPACITY_TYPE_LABEL,
+    INSTANCE_TYPE_LABEL,
+    NODECLASS_TYPE,
+    NODEPOOL_TYPE,
+    nodepool_gpu_limit,
+)
+from catalog.labels import GPU_RESOURCE, POOL_LABEL, ROLE_LABEL, TEAM_LABEL
 
 Level = Literal["floor", "expected", "ceiling"]
 LEVELS: tuple[Level, ...] = ("floor", "expected", "ceiling")
@@ -35,8 +42,7 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 RESOURCE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
 RAY_CLUSTER = "kubernetes:ray.io/v1:RayCluster"
-GPU = "nvidia.com/gpu"
-TEAM_LABEL = "rayplat.io/team"
+GPU = GPU_RESOURCE
 
 
 @dataclass(frozen=True)
@@ -227,7 +233,7 @@ def _aws_pool(item: Item, templates: Mapping[str, Item]) -> Pool:
     )
     return Pool(
         name=str(labels.get(POOL_LABEL, "")),
-        gpu=labels.get("rayplat.io/node-role") == "gpu",
+        gpu=labels.get(ROLE_LABEL) == "gpu",
         instance_types=types,
         spot=item.inputs.get("capacityType") == "SPOT",
         min_size=_number(_dig(item.inputs, "scalingConfig", "minSize")),
@@ -261,7 +267,7 @@ def _gcp_pool(item: Item) -> Pool:
         low = high = _number(item.inputs.get("nodeCount"), _number(item.inputs.get("initialNodeCount"))) * zones
     return Pool(
         name=str(labels.get(POOL_LABEL, "")),
-        gpu=labels.get("rayplat.io/node-role") == "gpu",
+        gpu=labels.get(ROLE_LABEL) == "gpu",
         instance_types=(machine,),
         spot=bool(node.get("spot")) or bool(node.get("preemptible")),
         min_size=low,
@@ -272,10 +278,42 @@ def _gcp_pool(item: Item) -> Pool:
     )
 
 
+def _requirement(requirements: Any, key: str) -> tuple[str, ...]:
+    return tuple(
+        str(v)
+        for r in _list(requirements)
+        if _dig(r, "key") == key and _dig(r, "operator") == "In"
+        for v in _list(_dig(r, "values"))
+    )
+
+
+def _karpenter_pool(item: Item, node_classes: Mapping[str, Item]) -> Pool:
+    """A NodePool: nodes from none up to its GPU limit; spot first where spot is allowed, priced as spot."""
+    template = _dig(item.inputs, "spec", "template") or {}
+    labels = _dig(template, "metadata", "labels") or {}
+    requirements = _dig(template, "spec", "requirements")
+    types = _requirement(requirements, INSTANCE_TYPE_LABEL)
+    per_node = gpus_per_node(types) or 0
+    node_class = node_classes.get(str(_dig(template, "spec", "nodeClassRef", "name")))
+    mappings = _list(_dig(node_class.inputs, "spec", "blockDeviceMappings")) if node_class else []
+    return Pool(
+        name=str(labels.get(POOL_LABEL, "")),
+        gpu=labels.get(ROLE_LABEL) == "gpu",
+        instance_types=types,
+        spot="spot" in _requirement(requirements, CAPACITY_TYPE_LABEL),
+        min_size=0,
+        max_size=(nodepool_gpu_limit(item.inputs) or 0) / per_node if per_node else 0,
+        disk_gib=sum(_gib(_dig(m, "ebs", "volumeSize")) for m in mappings),
+        gpus_per_node=per_node,
+    )
+
+
 def pools_of(items: Sequence[Item]) -> list[Pool]:
     templates = {i.urn: i for i in items if i.type == LAUNCH_TEMPLATE}
+    node_classes = {str(_dig(i.inputs, "metadata", "name")): i for i in items if i.type == NODECLASS_TYPE}
     aws = [_aws_pool(i, templates) for i in items if i.type == NODE_GROUP]
-    return aws + [_gcp_pool(i) for i in items if i.type == NODE_POOL]
+    karpenter = [_karpenter_pool(i, node_classes) for i in items if i.type == NODEPOOL_TYPE]
+    return aws + karpenter + [_gcp_pool(i) for i in items if i.type == NODE_POOL]
 
 
 def _where(items: Sequence[Item]) -> tuple[str, str]:
@@ -458,7 +496,9 @@ def _assumptions(object_store_gb: float, existing: bool = False) -> tuple[str, .
         return ("an existing cluster: its nodes, control plane and network are not the platform's to price",)
     return (
         f"{prices.HOURS_PER_MONTH} hours a month; on-demand list prices, no savings plans, reservations or credits",
-        "idle floor: every pool at its minimum size; ceiling: every pool at its maximum size",
+        "idle floor: every pool at its minimum size; ceiling: every pool at its maximum size (a Karpenter "
+        "NodePool: none at the floor, its GPU limit at the ceiling; spot first with on-demand fallback is priced "
+        "as spot)",
         "expected: floor + utilisation x (ceiling - floor), pool by pool",
         "a pool of several instance types is priced at its dearest type",
         "AWS spot: on-demand price x the family's spot factor (an assumption); GCP spot: the published spot price",

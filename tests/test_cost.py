@@ -10,7 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from catalog import prices
+from catalog.aws_instances import GPU_INSTANCE_TYPES
 from catalog.cost import Item, bill
+from catalog.karpenter import NODEPOOL_TYPE
 from rayplat.cli import app
 from rayplat.cost.report import bill_of
 from rayplat.plan import Plan, PlannedResource
@@ -181,3 +183,13 @@ def test_the_readmes_cost_table_is_what_rayplat_cost_all_prints():
     shown = readme[readme.index(TABLE_START) : readme.index(TABLE_END) + len(TABLE_END)] + "\n"
     assert shown == result.output, "regenerate with `rayplat cost --all` and paste it into the README"
     assert "| `dev` | aws us-west-2 | $418 |" in shown  # the dev stack's idle floor: no GPU, see the floor test
+
+
+def test_a_karpenter_pool_is_priced_from_its_gpu_limit_and_node_class_disk():
+    (line,) = [line for line in bill_of(planned("staging")).lines if line.pool == "a10g"]
+    (nodepool,) = planned("staging").of_type(NODEPOOL_TYPE)
+    limit = int(nodepool.inputs["spec"]["limits"]["nvidia.com/gpu"])
+    assert line.floor == 0 and line.ceiling == limit / GPU_INSTANCE_TYPES["g5.2xlarge"].gpus
+    price = prices.instance_hourly("aws", "us-west-2", "g5.2xlarge", spot=True)
+    disk = prices.fee("aws", "us-west-2", "blockGbMonth")
+    assert line.unit_monthly == pytest.approx(price.usd * prices.HOURS_PER_MONTH + 300 * disk.usd)
