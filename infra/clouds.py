@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from catalog.tagging import cost_labels
 from components.aws.cluster import AwsCluster, AwsClusterArgs, ExistingVpc
+from components.aws.eks import TeamAccess
 from components.aws.network import NetworkArgs
 from components.aws.storage import ArtifactStoreArgs
 from components.existing.cluster import ExistingCluster, ExistingClusterArgs, MinioStore, S3Store
@@ -56,6 +57,11 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
         ),
         managed_prometheus=config.observability.managed_prometheus,
         tags=tags,
+        team_access=[
+            TeamAccess(team=team.name, group=team.members.group, role_arns=team.aws.role_arns)
+            for team in config.teams
+            if team.aws is not None
+        ],
     )
     return AwsCluster(stack, args)
 

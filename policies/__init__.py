@@ -24,6 +24,7 @@ from policies import (
     s3,
     supply_chain,
     tagging,
+    team_access,
 )
 from policies.rules import Rule
 
@@ -48,4 +49,5 @@ ALL_POLICIES: list[Rule] = [
     *isolation.POLICIES,
     *kueue.POLICIES,
     *supply_chain.POLICIES,
+    *team_access.POLICIES,
 ]

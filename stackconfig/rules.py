@@ -13,6 +13,7 @@ from stackconfig.base import raw_bool, raw_int, raw_list, raw_mapping
 from stackconfig.cluster import LOG_RETENTION_DAYS
 from stackconfig.gcp import GKE_CLUSTER_NAME
 from stackconfig.pools import SystemPoolConfig
+from stackconfig.teams import team_identity_problems
 
 # The keys each cloud needs, and those that belong to another cloud.
 _CLOUD_KEYS = {
@@ -61,6 +62,7 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     if raw.get("cloud") == "gcp":
         yield from _gcp_rules(raw, tags)
     yield from _team_enforcers(raw)
+    yield from team_identity_problems(raw)
 
 
 def _present(raw: Mapping[str, Any], path: str) -> bool:

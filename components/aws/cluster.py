@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -12,7 +12,7 @@ from catalog.tagging import cost_labels
 from components.aws.account import AwsAccount
 from components.aws.addons import CoreAddons, CoreAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from components.aws.eks import EksCluster, EksClusterArgs
+from components.aws.eks import EksCluster, EksClusterArgs, TeamAccess
 from components.aws.identity import artifact_binder
 from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
@@ -47,6 +47,7 @@ class AwsClusterArgs:
     storage: ArtifactStoreArgs
     managed_prometheus: bool
     tags: dict[str, str]
+    team_access: list[TeamAccess] = field(default_factory=list)
 
 
 class AwsCluster(pulumi.ComponentResource):
@@ -79,6 +80,7 @@ class AwsCluster(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 protect=args.protect,
                 tags=tags,
+                team_access=args.team_access,
             ),
             provider=provider,
             account=account,
