@@ -360,23 +360,30 @@ def audit(
     stacks_dir: StacksDirOption = STACKS_DIR,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file")] = None,
+    skip: Annotated[
+        list[str] | None, typer.Option("--skip", help="A check to leave out (repeatable): 'access entries', ...")
+    ] = None,
 ) -> None:
     """Check the live AWS account against a stack: bucket hardening, cost tags on GPU instances and volumes,
-    orphaned GPU instances and their hourly cost, node group drift. AWS endpoint and credentials come from
-    the usual AWS environment variables. Exits 1 on findings, 2 on bad input or when AWS cannot be audited."""
+    orphaned GPU instances and their hourly cost, node group drift, team access entries. AWS endpoint and
+    credentials come from the usual AWS environment variables. Exits 1 on findings, 2 on bad input or when AWS
+    cannot be audited."""
     from rayplat.runbooks import audit as runbook_audit
     from rayplat.runbooks.outputs import OutputsError, offline_outputs
     from rayplat.runbooks.progress import Progress
 
     if output_format not in ("text", "json"):
         raise _fail(f"--format must be text or json, not '{output_format}'")
+    unknown = set(skip or ()) - set(runbook_audit.CHECKS)
+    if unknown:
+        raise _fail(f"--skip: no check {', '.join(sorted(unknown))} ({', '.join(runbook_audit.CHECKS)})")
     planned = _plan_or_exit(stack, stacks_dir)
     try:
         stack_outputs = _read_outputs(outputs) if outputs is not None else offline_outputs(planned)
         expected = runbook_audit.StackExpectation.from_stack(planned, stack_outputs)
     except OutputsError as exc:
         raise _fail(exc) from None
-    result = runbook_audit.run_audit(expected, Progress(errors))
+    result = runbook_audit.run_audit(expected, Progress(errors), skip=frozenset(skip or ()))
     if output_format == "json":
         _write_or_print(result.to_json(), output)
     else:
