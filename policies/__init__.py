@@ -20,6 +20,7 @@ from policies import (
     kueue,
     network,
     pod_security,
+    ray_auth,
     ray_workloads,
     s3,
     supply_chain,
@@ -50,4 +51,5 @@ ALL_POLICIES: list[Rule] = [
     *kueue.POLICIES,
     *supply_chain.POLICIES,
     *team_access.POLICIES,
+    *ray_auth.POLICIES,
 ]

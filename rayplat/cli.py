@@ -286,6 +286,43 @@ def diff(
     _write_or_print(report.to_markdown(changes) if output_format == "markdown" else report.to_json(changes), output)
 
 
+@app.command()
+def connect(
+    stack: StackOption,
+    what: Annotated[str, typer.Argument(help="dashboard, jobs (the Ray Jobs API) or grafana")] = "dashboard",
+    team: Annotated[str | None, typer.Option("--team", "-t", help="The team whose Ray cluster to reach")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Local port (default 8265, Grafana 3000)")] = None,
+    context: Annotated[str | None, typer.Option("--context", help="kubectl context (default: current)")] = None,
+    kubectl: Annotated[str, typer.Option("--kubectl", help="The kubectl command to run")] = "kubectl",
+    stacks_dir: StacksDirOption = STACKS_DIR,
+) -> None:
+    """Port-forward to a team's Ray head (dashboard, Jobs API) or to Grafana, with the team's Ray token fetched
+    from its Secret into a private file, and print the `ray job submit` line that uses it. Holds the forward
+    until Ctrl-C. Exits 2 on bad input or when the cluster cannot be reached."""
+    import shlex
+
+    from rayplat import connect as connecting
+    from rayplat.plan.engine import read_stack_config
+    from stackconfig.loading import parse_config, project_keys
+
+    if what != "grafana" and team is None:
+        raise _fail(f"--team is required for {what}")
+    try:
+        config = parse_config(project_keys(read_stack_config(stack, stacks_dir)))
+        code = connecting.connect(
+            config,
+            team or "",
+            what,
+            port=port,
+            kubectl=connecting.Kubectl(shlex.split(kubectl), context),
+            say=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True),
+        )
+    except (ConfigError, FileNotFoundError, connecting.ConnectError) as exc:
+        raise _fail(exc) from None
+    if code:
+        raise _fail(f"the port-forward ended with exit code {code}")
+
+
 runbook_app = typer.Typer(
     help="Runbooks a machine can run (docs/runbooks/): a Ray cluster smoke test, an AWS account audit.",
     no_args_is_help=True,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from catalog import versions
 from components.handle import ClusterHandle
@@ -14,7 +15,7 @@ from components.helm import pinned_release
 from components.kubernetes import manifests, tenancy
 from components.kubernetes.kuberay import NAMESPACE as KUBERAY_NAMESPACE
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
-from components.kubernetes.raycluster import RayClusterSpec, ray_cluster
+from components.kubernetes.raycluster import AUTH_TOKEN_KEY, RayClusterSpec, auth_secret_name, ray_cluster
 from components.options import child_options
 
 KUEUE_NAMESPACE = "kueue-system"
@@ -41,6 +42,7 @@ def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) ->
         "RoleBinding": lambda: k8s.rbac.v1.RoleBinding(
             name, metadata=metadata, role_ref=manifest["roleRef"], subjects=manifest["subjects"], opts=opts
         ),
+        "Role": lambda: k8s.rbac.v1.Role(name, metadata=metadata, rules=manifest["rules"], opts=opts),
     }
     if kind in simple:
         return simple[kind]()
@@ -123,11 +125,14 @@ class Team(pulumi.ComponentResource):
     ) -> None:
         team = workloads.team
         pools = [p for p in handle.gpu_pools if p.name in team.gpu_shares]
+        cluster_name = f"{team.name}-ray"
+        token = self._auth_token(name, team, auth_secret_name(cluster_name), opts)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[token]))
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
         manifest = storage.apply(
             lambda uri: ray_cluster(
                 RayClusterSpec(
-                    name=f"{team.name}-ray",
+                    name=cluster_name,
                     namespace=team.namespace,
                     service_account=TEAM_SERVICE_ACCOUNT,
                     queue=tenancy.LOCAL_QUEUE,
@@ -146,3 +151,21 @@ class Team(pulumi.ComponentResource):
             spec=manifest.apply(lambda m: m["spec"]),
             opts=opts,
         )
+
+    def _auth_token(
+        self, name: str, team: tenancy.TeamSpec, secret: str, opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Secret:
+        """The cluster's Ray token, generated into a Secret only the team's group (and the platform's admins)
+        can read; in the state it is a Pulumi secret, never a stack output."""
+        token = random.RandomPassword(
+            f"{name}-ray-token", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        created = k8s.core.v1.Secret(
+            f"{name}-ray-token",
+            metadata={"name": secret, "namespace": team.namespace},
+            string_data={AUTH_TOKEN_KEY: token.result},
+            opts=opts,
+        )
+        for manifest in tenancy.secret_readers(team, secret):
+            _apply(f"{name}-ray-token-{manifest['kind'].lower()}", manifest, opts)
+        return created
