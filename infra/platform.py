@@ -46,6 +46,7 @@ def build_platform(config: PlatformConfig) -> None:
         RayWorkloads(namespace=config.ray.namespace, service_account=config.ray.service_account),
         Monitoring(**config.observability.model_dump()),
         [team_workloads(team) for team in config.teams],
+        highly_available=config.protected,
     )
 
     pulumi.export("cloud", config.cloud)

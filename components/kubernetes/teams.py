@@ -56,7 +56,9 @@ class Kueue(pulumi.ComponentResource):
 
     release: pulumi.Resource
 
-    def __init__(self, name: str, handle: ClusterHandle, *, prometheus: bool, opts: pulumi.ResourceOptions):
+    def __init__(
+        self, name: str, handle: ClusterHandle, *, prometheus: bool, replicas: int = 1, opts: pulumi.ResourceOptions
+    ):
         super().__init__("rayplat:kubernetes:Kueue", name, None, opts)
         child = child_options(self, handle.provider, opts)
         namespace = k8s.core.v1.Namespace(
@@ -68,7 +70,7 @@ class Kueue(pulumi.ComponentResource):
             name,
             versions.KUEUE,
             namespace=namespace.metadata.name,
-            values=tenancy.kueue_values(handle.system_pool, prometheus),
+            values=tenancy.kueue_values(handle.system_pool, prometheus, replicas),
             opts=child,
         )
         after = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.release]))
@@ -142,6 +144,13 @@ class Team(pulumi.ComponentResource):
                     max_workers_per_pool=workloads.ray_cluster_max_workers or 0,
                 )
             )
+        )
+        # Evicting the head ends every job on the cluster (and, without GCS fault tolerance, its state).
+        budget = manifests.disruption_budget(
+            f"{cluster_name}-head", team.namespace, {"ray.io/cluster": cluster_name, "ray.io/node-type": "head"}
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-ray-head-pdb", metadata=budget["metadata"], spec=budget["spec"], opts=opts
         )
         k8s.apiextensions.CustomResource(
             f"{name}-ray-cluster",

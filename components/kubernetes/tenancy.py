@@ -240,7 +240,7 @@ def local_queue(team: TeamSpec) -> dict[str, Any]:
     }
 
 
-def kueue_values(system_pool: PoolSpec, prometheus: bool) -> dict[str, Any]:
+def kueue_values(system_pool: PoolSpec, prometheus: bool, replicas: int = 1) -> dict[str, Any]:
     config = {
         "apiVersion": "config.kueue.x-k8s.io/v1beta2",
         "kind": "Configuration",
@@ -254,7 +254,11 @@ def kueue_values(system_pool: PoolSpec, prometheus: bool) -> dict[str, Any]:
     }
     return {
         "enablePrometheus": prometheus,
-        "controllerManager": {"nodeSelector": system_pool.selector},
+        "controllerManager": {
+            "nodeSelector": system_pool.selector,
+            "replicas": replicas,
+            "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
+        },
         "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(config, sort_keys=False)},
     }
 

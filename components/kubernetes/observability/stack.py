@@ -32,6 +32,8 @@ class MonitoringArgs:
     runbook_base_url: str
     # Remote write to a managed Prometheus, with the annotations its service account needs (or None).
     remote_write: pulumi.Output[dict[str, Any]] | None = None
+    # Protected environments: two Prometheus replicas (each its own volume) and a disruption budget.
+    replicas: int = 1
 
 
 def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[str, Any]:
@@ -45,6 +47,7 @@ def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[st
         "serviceMonitorNamespaceSelector": {},
         "podMonitorNamespaceSelector": {},
         "ruleNamespaceSelector": {},
+        "replicas": args.replicas,
         "retention": args.retention,
         "retentionSize": f"{int(args.storage_gib * 0.85)}GB",
         "storageSpec": {
@@ -67,7 +70,10 @@ def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[st
                 "image": {"busybox": {"tag": versions.BUSYBOX_TAG}, "kubectl": {"tag": versions.KUBECTL_TAG}},
             }
         },
-        "prometheus": {"prometheusSpec": spec},
+        "prometheus": {
+            "prometheusSpec": spec,
+            "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
+        },
         "alertmanager": {"alertmanagerSpec": {"nodeSelector": selector}},
         "grafana": {
             "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
