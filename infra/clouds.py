@@ -11,6 +11,7 @@ from components.existing.cluster import ExistingCluster, ExistingClusterArgs, Mi
 from components.gcp.cluster import GcpCluster, GcpClusterArgs
 from components.gcp.network import GcpNetworkArgs
 from components.gcp.storage import GcsArtifactStoreArgs
+from components.handle import GcsRedis
 from infra.pools import existing_pool_spec, managed_pools
 from stackconfig.platform import PlatformConfig
 
@@ -128,5 +129,11 @@ def existing_cluster(stack: str, config: PlatformConfig) -> ExistingCluster:
         object_store=object_store,
         install_device_plugin=settings.install_device_plugin,
         cost_labels=cost_labels(config.cost_tags()),
+        gcs_redis=GcsRedis(
+            address=settings.gcs_redis.address,
+            password_secret=(settings.gcs_redis.password_secret.name, settings.gcs_redis.password_secret.key),
+        )
+        if settings.gcs_redis
+        else None,
     )
     return ExistingCluster(stack, args)

@@ -33,7 +33,12 @@ def team_workloads(team: TeamConfig) -> TeamWorkloads:
         memory=team.memory,
         gpu_shares=shares,
     )
-    return TeamWorkloads(spec, team.ray_cluster.max_workers_per_pool if team.ray_cluster else None)
+    cluster = team.ray_cluster
+    return TeamWorkloads(
+        spec,
+        cluster.max_workers_per_pool if cluster else None,
+        high_availability=cluster.high_availability if cluster else False,
+    )
 
 
 def build_platform(config: PlatformConfig) -> None:

@@ -13,6 +13,7 @@ from components.aws.account import AwsAccount
 from components.aws.addons import CoreAddons, CoreAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.eks import EksCluster, EksClusterArgs, TeamAccess
+from components.aws.gcs_store import GcsStoreArgs, gcs_store_factory
 from components.aws.identity import artifact_binder
 from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
@@ -167,6 +168,17 @@ class AwsCluster(pulumi.ComponentResource):
             ),
             cost_labels=cost_labels(tags),
             ready=[*addons.addons, storage_class],
+            gcs_redis=gcs_store_factory(
+                GcsStoreArgs(
+                    vpc_id=self.vpc_id,
+                    subnet_ids=private_subnets,
+                    node_security_group_id=self.eks.cluster.vpc_config.cluster_security_group_id,
+                    tags=tags,
+                    protect=args.protect,
+                ),
+                provider=provider,
+                parent=self,
+            ),
             managed_prometheus=managed_prometheus(
                 name=f"{name}-metrics", region=region, oidc=self.eks.oidc, tags=tags, provider=provider, parent=self
             )

@@ -34,6 +34,16 @@ def token_auth(secret: str | None = None) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class GcsStore:
+    """GCS fault tolerance: the Redis address, and the Secret (name, key) in the cluster's namespace holding
+    its password. Never the password itself."""
+
+    address: str
+    password_secret: str
+    password_key: str
+
+
+@dataclass(frozen=True)
 class RayClusterSpec:
     name: str
     namespace: str
@@ -43,6 +53,7 @@ class RayClusterSpec:
     system_pool: PoolSpec
     gpu_pools: list[PoolSpec]
     max_workers_per_pool: int
+    gcs: GcsStore | None = None
 
 
 def _resources(cpu: str, memory: str, gpus: int = 0) -> dict[str, Any]:
@@ -143,8 +154,14 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
                 },
             },
             "workerGroupSpecs": [_worker_group(spec, pool) for pool in spec.gpu_pools],
+            **({"gcsFaultToleranceOptions": gcs_fault_tolerance(spec.gcs)} if spec.gcs else {}),
         },
     }
+
+
+def gcs_fault_tolerance(store: GcsStore) -> dict[str, Any]:
+    secret = {"name": store.password_secret, "key": store.password_key}
+    return {"redisAddress": store.address, "redisPassword": {"valueFrom": {"secretKeyRef": secret}}}
 
 
 def example_ray_job(namespace: str, queue: str, storage_uri: str) -> dict[str, Any]:

@@ -15,7 +15,13 @@ from components.helm import pinned_release
 from components.kubernetes import manifests, tenancy
 from components.kubernetes.kuberay import NAMESPACE as KUBERAY_NAMESPACE
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
-from components.kubernetes.raycluster import AUTH_TOKEN_KEY, RayClusterSpec, auth_secret_name, ray_cluster
+from components.kubernetes.raycluster import (
+    AUTH_TOKEN_KEY,
+    GcsStore,
+    RayClusterSpec,
+    auth_secret_name,
+    ray_cluster,
+)
 from components.options import child_options
 
 KUEUE_NAMESPACE = "kueue-system"
@@ -27,6 +33,8 @@ class TeamWorkloads:
     team: tenancy.TeamSpec
     # A standing RayCluster for the team, with at most this many workers per GPU pool (None: no cluster).
     ray_cluster_max_workers: int | None = None
+    # GCS fault tolerance for that cluster, in the Redis the cluster handle offers.
+    high_availability: bool = False
 
 
 def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
@@ -130,18 +138,23 @@ class Team(pulumi.ComponentResource):
         cluster_name = f"{team.name}-ray"
         token = self._auth_token(name, team, auth_secret_name(cluster_name), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[token]))
+        gcs = self._gcs_store(name, workloads, handle, cluster_name, opts) if workloads.high_availability else None
+        if gcs is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[1]))
+        address = gcs[0].address if gcs else None
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
-        manifest = storage.apply(
-            lambda uri: ray_cluster(
+        manifest = pulumi.Output.all(storage, address).apply(
+            lambda v: ray_cluster(
                 RayClusterSpec(
                     name=cluster_name,
                     namespace=team.namespace,
                     service_account=TEAM_SERVICE_ACCOUNT,
                     queue=tenancy.LOCAL_QUEUE,
-                    storage_uri=uri,
+                    storage_uri=v[0],
                     system_pool=handle.system_pool,
                     gpu_pools=pools,
                     max_workers_per_pool=workloads.ray_cluster_max_workers or 0,
+                    gcs=GcsStore(v[1], gcs[0].password_secret, gcs[0].password_key) if gcs else None,
                 )
             )
         )
@@ -178,3 +191,22 @@ class Team(pulumi.ComponentResource):
         for manifest in tenancy.secret_readers(team, secret):
             _apply(f"{name}-ray-token-{manifest['kind'].lower()}", manifest, opts)
         return created
+
+    def _gcs_store(
+        self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, cluster: str, opts: pulumi.ResourceOptions
+    ) -> tuple[GcsStore, list[pulumi.Resource]]:
+        """The cluster's GCS store (address not yet resolved in ``address``) and what the cluster waits for: the
+        Secret in the team's namespace that holds the Redis password."""
+        if handle.gcs_redis is None:
+            raise ValueError("highAvailability: this cluster offers no Redis for GCS fault tolerance")
+        redis = handle.gcs_redis(f"{name}-gcs", workloads.team.name)
+        if redis.password_secret is not None:
+            return GcsStore(redis.address, *redis.password_secret), []  # type: ignore[arg-type]
+        assert redis.password is not None, "a Redis the platform creates has its password"
+        secret = k8s.core.v1.Secret(
+            f"{name}-gcs-redis",
+            metadata={"name": f"{cluster}-gcs-redis", "namespace": workloads.team.namespace},
+            string_data={"password": redis.password},
+            opts=opts,
+        )
+        return GcsStore(redis.address, f"{cluster}-gcs-redis", "password"), [secret]  # type: ignore[arg-type]
