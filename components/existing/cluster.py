@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -93,7 +94,12 @@ class ExistingCluster(pulumi.ComponentResource):
             bind_identity=binder,
             cost_labels=labels,
             installs_device_plugin=args.install_device_plugin,
-            gcs_redis=(lambda _name, _team, redis=args.gcs_redis: redis) if args.gcs_redis else None,
+            gcs_redis=_configured(args.gcs_redis) if args.gcs_redis else None,
         )
         self.outputs = {"kubeContext": args.context, "objectStoreEndpoint": endpoint}
         self.register_outputs({"context": args.context})
+
+
+def _configured(redis: GcsRedis) -> Callable[[str, str], GcsRedis]:
+    """Every highly available team cluster uses the one Redis the config names."""
+    return lambda _name, _team: redis

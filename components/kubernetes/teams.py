@@ -139,9 +139,9 @@ class Team(pulumi.ComponentResource):
         token = self._auth_token(name, team, auth_secret_name(cluster_name), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[token]))
         gcs = self._gcs_store(name, workloads, handle, cluster_name, opts) if workloads.high_availability else None
+        address, password = (gcs[0], gcs[1]) if gcs else (None, None)
         if gcs is not None:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[1]))
-        address = gcs[0].address if gcs else None
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[2]))
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
         manifest = pulumi.Output.all(storage, address).apply(
             lambda v: ray_cluster(
@@ -154,7 +154,7 @@ class Team(pulumi.ComponentResource):
                     system_pool=handle.system_pool,
                     gpu_pools=pools,
                     max_workers_per_pool=workloads.ray_cluster_max_workers or 0,
-                    gcs=GcsStore(v[1], gcs[0].password_secret, gcs[0].password_key) if gcs else None,
+                    gcs=GcsStore(v[1], *password) if password else None,
                 )
             )
         )
@@ -194,14 +194,14 @@ class Team(pulumi.ComponentResource):
 
     def _gcs_store(
         self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, cluster: str, opts: pulumi.ResourceOptions
-    ) -> tuple[GcsStore, list[pulumi.Resource]]:
-        """The cluster's GCS store (address not yet resolved in ``address``) and what the cluster waits for: the
-        Secret in the team's namespace that holds the Redis password."""
+    ) -> tuple[pulumi.Input[str], tuple[str, str], list[pulumi.Resource]]:
+        """The cluster's Redis address, the Secret (name, key) in the team's namespace that holds its password,
+        and what the cluster waits for (that Secret, where the platform creates it)."""
         if handle.gcs_redis is None:
             raise ValueError("highAvailability: this cluster offers no Redis for GCS fault tolerance")
         redis = handle.gcs_redis(f"{name}-gcs", workloads.team.name)
         if redis.password_secret is not None:
-            return GcsStore(redis.address, *redis.password_secret), []  # type: ignore[arg-type]
+            return redis.address, redis.password_secret, []
         assert redis.password is not None, "a Redis the platform creates has its password"
         secret = k8s.core.v1.Secret(
             f"{name}-gcs-redis",
@@ -209,4 +209,4 @@ class Team(pulumi.ComponentResource):
             string_data={"password": redis.password},
             opts=opts,
         )
-        return GcsStore(redis.address, f"{cluster}-gcs-redis", "password"), [secret]  # type: ignore[arg-type]
+        return redis.address, (f"{cluster}-gcs-redis", "password"), [secret]
