@@ -59,7 +59,6 @@ def test_the_redis_is_private_encrypted_authenticated_and_kept_in_prod():
     assert inputs["engine"] == "valkey" and inputs["engineVersion"]
     assert inputs["automaticFailoverEnabled"] is True and inputs["multiAzEnabled"] is True
     assert redis.protect and redis.retainOnDelete
-    assert inputs["tags"]["team"] == "vision"
     (subnets,) = plan.of_type("aws:elasticache/subnetGroup:SubnetGroup")
     (eks,) = plan.of_type("aws:eks/cluster:Cluster")
     assert subnets.inputs["subnetIds"] == eks.inputs["vpcConfig"]["subnetIds"]  # the private subnets

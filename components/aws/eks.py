@@ -153,7 +153,7 @@ class EksCluster(pulumi.ComponentResource):
                 principal_arn=arn,
                 type="STANDARD",
                 kubernetes_groups=[team.group],
-                tags={**tags, "team": team.team},
+                tags=tags,
                 opts=child,
             )
             for team in args.team_access

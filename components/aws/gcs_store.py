@@ -34,7 +34,7 @@ def gcs_store_factory(args: GcsStoreArgs, *, provider: aws.Provider, parent: pul
         stateful = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
         )
-        tags = {**args.tags, "team": team}
+        tags = args.tags
         token = random.RandomPassword(name, length=64, special=False, opts=pulumi.ResourceOptions(parent=parent))
         subnets = aws.elasticache.SubnetGroup(
             name, description=f"Ray GCS store of team {team}", subnet_ids=args.subnet_ids, tags=tags, opts=child
