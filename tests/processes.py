@@ -146,7 +146,8 @@ def ray_head(num_cpus: int = 2, env: dict[str, str] | None = None, token: str | 
         "AUTOSCALER_METRIC_PORT": str(free_port()),
         "DASHBOARD_METRIC_PORT": str(free_port()),
         "RAY_USAGE_STATS_ENABLED": "0",
-        **({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token} if token else {}),
+        # Without a token, auth is off explicitly: Ray turns it on by itself where ~/.ray/auth_token exists.
+        **({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token} if token else {"RAY_AUTH_MODE": "disabled"}),
     }
     url = f"http://{LOCALHOST}:{dashboard_port}"
     try:
