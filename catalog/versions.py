@@ -17,6 +17,8 @@ class HelmChart:
 KUBERNETES_VERSION = "1.34"
 
 RAY_VERSION = "2.60.0"
+# ElastiCache engine of the Ray GCS stores (GCS fault tolerance).
+VALKEY_VERSION = "8.0"
 RAY_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311"
 RAY_GPU_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311-gpu"
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from catalog.karpenter import DISCOVERY_TAG
 from catalog.tagging import cost_labels
 from components.aws.cluster import AwsCluster, AwsClusterArgs, ExistingVpc
+from components.aws.eks import TeamAccess
 from components.aws.network import NetworkArgs
 from components.aws.storage import ArtifactStoreArgs
 from components.existing.cluster import ExistingCluster, ExistingClusterArgs, MinioStore, S3Store
 from components.gcp.cluster import GcpCluster, GcpClusterArgs
 from components.gcp.network import GcpNetworkArgs
 from components.gcp.storage import GcsArtifactStoreArgs
+from components.handle import GcsRedis
 from infra.pools import existing_pool_spec, karpenter_options, managed_pools
 from stackconfig.platform import PlatformConfig
 
@@ -61,6 +63,11 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
         tags=tags,
         karpenter=karpenter_options(config) if karpenter else None,
         karpenter_replicas=2 if config.protected else 1,
+        team_access=[
+            TeamAccess(team=team.name, group=team.members.group, role_arns=team.aws.role_arns)
+            for team in config.teams
+            if team.aws is not None
+        ],
     )
     return AwsCluster(stack, args)
 
@@ -127,5 +134,11 @@ def existing_cluster(stack: str, config: PlatformConfig) -> ExistingCluster:
         object_store=object_store,
         install_device_plugin=settings.install_device_plugin,
         cost_labels=cost_labels(config.cost_tags()),
+        gcs_redis=GcsRedis(
+            address=settings.gcs_redis.address,
+            password_secret=(settings.gcs_redis.password_secret.name, settings.gcs_redis.password_secret.key),
+        )
+        if settings.gcs_redis
+        else None,
     )
     return ExistingCluster(stack, args)

@@ -34,7 +34,12 @@ def team_workloads(team: TeamConfig) -> TeamWorkloads:
         memory=team.memory,
         gpu_shares=shares,
     )
-    return TeamWorkloads(spec, team.ray_cluster.max_workers_per_pool if team.ray_cluster else None)
+    cluster = team.ray_cluster
+    return TeamWorkloads(
+        spec,
+        cluster.max_workers_per_pool if cluster else None,
+        high_availability=cluster.high_availability if cluster else False,
+    )
 
 
 def build_platform(config: PlatformConfig) -> None:
@@ -51,6 +56,7 @@ def build_platform(config: PlatformConfig) -> None:
             gpu_hourly_usd=gpu_hourly_prices(config),
         ),
         [team_workloads(team) for team in config.teams],
+        highly_available=config.protected,
     )
 
     cost_controls(stack, config, cloud)

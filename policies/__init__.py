@@ -22,10 +22,12 @@ from policies import (
     kueue,
     network,
     pod_security,
+    ray_auth,
     ray_workloads,
     s3,
     supply_chain,
     tagging,
+    team_access,
 )
 from policies.rules import Rule
 
@@ -52,4 +54,6 @@ ALL_POLICIES: list[Rule] = [
     *supply_chain.POLICIES,
     *cost.POLICIES,
     *karpenter.POLICIES,
+    *team_access.POLICIES,
+    *ray_auth.POLICIES,
 ]

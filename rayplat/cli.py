@@ -337,6 +337,43 @@ def prices_refresh() -> None:
         raise _fail(exc) from None
 
 
+@app.command()
+def connect(
+    stack: StackOption,
+    what: Annotated[str, typer.Argument(help="dashboard, jobs (the Ray Jobs API) or grafana")] = "dashboard",
+    team: Annotated[str | None, typer.Option("--team", "-t", help="The team whose Ray cluster to reach")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Local port (default 8265, Grafana 3000)")] = None,
+    context: Annotated[str | None, typer.Option("--context", help="kubectl context (default: current)")] = None,
+    kubectl: Annotated[str, typer.Option("--kubectl", help="The kubectl command to run")] = "kubectl",
+    stacks_dir: StacksDirOption = STACKS_DIR,
+) -> None:
+    """Port-forward to a team's Ray head (dashboard, Jobs API) or to Grafana, with the team's Ray token fetched
+    from its Secret into a private file, and print the `ray job submit` line that uses it. Holds the forward
+    until Ctrl-C. Exits 2 on bad input or when the cluster cannot be reached."""
+    import shlex
+
+    from rayplat import connect as connecting
+    from rayplat.plan.engine import read_stack_config
+    from stackconfig.loading import parse_config, project_keys
+
+    if what != "grafana" and team is None:
+        raise _fail(f"--team is required for {what}")
+    try:
+        config = parse_config(project_keys(read_stack_config(stack, stacks_dir)))
+        code = connecting.connect(
+            config,
+            team or "",
+            what,
+            port=port,
+            kubectl=connecting.Kubectl(shlex.split(kubectl), context),
+            say=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True),
+        )
+    except (ConfigError, FileNotFoundError, connecting.ConnectError) as exc:
+        raise _fail(exc) from None
+    if code:
+        raise _fail(f"the port-forward ended with exit code {code}")
+
+
 runbook_app = typer.Typer(
     help="Runbooks a machine can run (docs/runbooks/): a Ray cluster smoke test, an AWS account audit.",
     no_args_is_help=True,
@@ -411,23 +448,30 @@ def audit(
     stacks_dir: StacksDirOption = STACKS_DIR,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file")] = None,
+    skip: Annotated[
+        list[str] | None, typer.Option("--skip", help="A check to leave out (repeatable): 'access entries', ...")
+    ] = None,
 ) -> None:
     """Check the live AWS account against a stack: bucket hardening, cost tags on GPU instances and volumes,
-    orphaned GPU instances and their hourly cost, node group drift. AWS endpoint and credentials come from
-    the usual AWS environment variables. Exits 1 on findings, 2 on bad input or when AWS cannot be audited."""
+    orphaned GPU instances and their hourly cost, node group drift, team access entries. AWS endpoint and
+    credentials come from the usual AWS environment variables. Exits 1 on findings, 2 on bad input or when AWS
+    cannot be audited."""
     from rayplat.runbooks import audit as runbook_audit
     from rayplat.runbooks.outputs import OutputsError, offline_outputs
     from rayplat.runbooks.progress import Progress
 
     if output_format not in ("text", "json"):
         raise _fail(f"--format must be text or json, not '{output_format}'")
+    unknown = set(skip or ()) - set(runbook_audit.CHECKS)
+    if unknown:
+        raise _fail(f"--skip: no check {', '.join(sorted(unknown))} ({', '.join(runbook_audit.CHECKS)})")
     planned = _plan_or_exit(stack, stacks_dir)
     try:
         stack_outputs = _read_outputs(outputs) if outputs is not None else offline_outputs(planned)
         expected = runbook_audit.StackExpectation.from_stack(planned, stack_outputs)
     except OutputsError as exc:
         raise _fail(exc) from None
-    result = runbook_audit.run_audit(expected, Progress(errors))
+    result = runbook_audit.run_audit(expected, Progress(errors), skip=frozenset(skip or ()))
     if output_format == "json":
         _write_or_print(result.to_json(), output)
     else:

@@ -14,6 +14,7 @@ from stackconfig.cluster import LOG_RETENTION_DAYS
 from stackconfig.gcp import GKE_CLUSTER_NAME
 from stackconfig.karpenter import karpenter_problems
 from stackconfig.pools import SystemPoolConfig
+from stackconfig.teams import team_identity_problems
 
 # The keys each cloud needs, and those that belong to another cloud.
 _CLOUD_KEYS = {
@@ -63,6 +64,7 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     if raw.get("cloud") == "gcp":
         yield from _gcp_rules(raw, tags)
     yield from _team_enforcers(raw)
+    yield from team_identity_problems(raw)
 
 
 def _present(raw: Mapping[str, Any], path: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -12,7 +12,8 @@ from catalog.tagging import cost_labels
 from components.aws.account import AwsAccount
 from components.aws.addons import CoreAddons, CoreAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from components.aws.eks import EksCluster, EksClusterArgs
+from components.aws.eks import EksCluster, EksClusterArgs, TeamAccess
+from components.aws.gcs_store import GcsStoreArgs, gcs_store_factory
 from components.aws.identity import artifact_binder
 from components.aws.karpenter import Karpenter, KarpenterArgs, KarpenterPoolOptions
 from components.aws.network import Network, NetworkArgs
@@ -52,6 +53,7 @@ class AwsClusterArgs:
     # cluster-autoscaler. The system pool is a managed node group either way.
     karpenter: dict[str, KarpenterPoolOptions] | None = None
     karpenter_replicas: int = 1
+    team_access: list[TeamAccess] = field(default_factory=list)
 
 
 class AwsCluster(pulumi.ComponentResource):
@@ -87,6 +89,7 @@ class AwsCluster(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 protect=args.protect,
                 tags=tags,
+                team_access=args.team_access,
             ),
             provider=provider,
             account=account,
@@ -198,6 +201,17 @@ class AwsCluster(pulumi.ComponentResource):
             cost_labels=cost_labels(tags),
             ready=ready,
             karpenter=args.karpenter is not None,
+            gcs_redis=gcs_store_factory(
+                GcsStoreArgs(
+                    vpc_id=self.vpc_id,
+                    subnet_ids=private_subnets,
+                    node_security_group_id=self.eks.cluster.vpc_config.cluster_security_group_id,
+                    tags=tags,
+                    protect=args.protect,
+                ),
+                provider=provider,
+                parent=self,
+            ),
             managed_prometheus=managed_prometheus(
                 name=f"{name}-metrics", region=region, oidc=self.eks.oidc, tags=tags, provider=provider, parent=self
             )

@@ -50,6 +50,7 @@ class KubernetesPlatform(pulumi.ComponentResource):
         monitoring: Monitoring,
         teams: list[TeamWorkloads],
         *,
+        highly_available: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("rayplat:kubernetes:Platform", name, None, opts)
@@ -58,13 +59,16 @@ class KubernetesPlatform(pulumi.ComponentResource):
 
         kuberay_opts = after_cluster
         if monitoring.enabled:
-            stack = self._monitoring(name, handle, monitoring, after_cluster)
+            stack = self._monitoring(name, handle, monitoring, after_cluster, 2 if highly_available else 1)
             # The operator's (and Kueue's) ServiceMonitor needs the monitoring CRDs.
             kuberay_opts = pulumi.ResourceOptions.merge(after_cluster, pulumi.ResourceOptions(depends_on=[stack]))
         kuberay = KubeRayOperator(
             f"{name}-kuberay",
             KubeRayArgs(
-                system_pool=handle.system_pool, cost_labels=handle.cost_labels, service_monitor=monitoring.enabled
+                system_pool=handle.system_pool,
+                cost_labels=handle.cost_labels,
+                service_monitor=monitoring.enabled,
+                replicas=2 if highly_available else 1,
             ),
             provider=provider,
             opts=kuberay_opts,
@@ -93,13 +97,19 @@ class KubernetesPlatform(pulumi.ComponentResource):
         if teams:
             # Teams' RayClusters need the operator's CRDs; queues need Kueue's.
             with_operator = pulumi.ResourceOptions.merge(kuberay_opts, pulumi.ResourceOptions(depends_on=[kuberay]))
-            kueue = Kueue(f"{name}-kueue", handle, prometheus=monitoring.enabled, opts=kuberay_opts)
+            kueue = Kueue(
+                f"{name}-kueue",
+                handle,
+                prometheus=monitoring.enabled,
+                replicas=2 if highly_available else 1,
+                opts=kuberay_opts,
+            )
             for workloads in teams:
                 Team(f"{name}-team-{workloads.team.name}", workloads, handle, kueue=kueue, opts=with_operator)
         self.register_outputs({"ray_service_account_annotations": annotations})
 
     def _monitoring(
-        self, name: str, handle: ClusterHandle, monitoring: Monitoring, opts: pulumi.ResourceOptions
+        self, name: str, handle: ClusterHandle, monitoring: Monitoring, opts: pulumi.ResourceOptions, replicas: int
     ) -> MonitoringStack:
         remote = None
         if monitoring.managed_prometheus:
@@ -119,6 +129,7 @@ class KubernetesPlatform(pulumi.ComponentResource):
                 cluster_id=monitoring.cluster_id,
                 gpu_hourly_usd=monitoring.gpu_hourly_usd,
                 karpenter=handle.karpenter,
+                replicas=replicas,
             ),
             provider=handle.provider,
             opts=opts,

@@ -89,8 +89,11 @@ def _eks_cluster(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
         "endpoint": f"https://{oidc_id}.gr7.{site.region}.eks.amazonaws.com",
         "certificateAuthority": {"data": base64.b64encode(f"mock CA of {cluster}".encode()).decode()},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{site.region}.amazonaws.com/id/{oidc_id}"}]}],
-        "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{digest(type_, name, 'sg')}"},
         "status": "ACTIVE",
+        "vpcConfig": {
+            **(inputs.get("vpcConfig") or {}),
+            "clusterSecurityGroupId": f"sg-{digest(type_, name, 'cluster-sg', length=17)}",
+        },
     }
 
 
@@ -102,6 +105,12 @@ def _sqs_queue(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
         "url": f"https://sqs.{site.region}.amazonaws.com/{ACCOUNT_ID}/{queue}",
         "arn": _regional_arn("sqs", site.region, queue),
     }
+
+
+def _replication_group(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    group = physical_name(type_, name, inputs, key="replicationGroupId")
+    suffix = digest(type_, name, "endpoint", length=6)
+    return {"id": group, "primaryEndpointAddress": f"master.{group}.{suffix}.{site.region}.cache.amazonaws.com"}
 
 
 def _oidc_provider(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
@@ -256,6 +265,7 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, str, Inputs, Site], Inputs]] = {
     "aws:s3/bucket:Bucket": _bucket,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:amp/workspace:Workspace": _amp_workspace,
     "aws:sns/topic:Topic": _sns_topic,

@@ -2,8 +2,9 @@
 
 Checked: the artifact bucket's hardening (components/aws/storage.py), the stack's node groups (scaling and
 AMI type against the stack file), the cost tags on its running GPU instances and their volumes (node groups'
-and Karpenter's), and GPU instances that belong to no node group or Karpenter NodePool of the stack
-(orphans, priced by the hour). AWS endpoint and
+and Karpenter's), GPU instances that belong to no node group or Karpenter NodePool of the stack (orphans,
+priced by the hour), and the cluster's access entries (team roles without one, entries no team or platform
+role declares). AWS endpoint and
 credentials come from the usual AWS environment variables (AWS_ENDPOINT_URL, AWS_PROFILE, ...).
 """
 
@@ -31,6 +32,7 @@ from rayplat.runbooks import outputs as stack_outputs
 from rayplat.runbooks.progress import Progress, Step, StepFailed
 
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
+ACCESS_ENTRY_TYPE = "aws:eks/accessEntry:AccessEntry"
 # EKS puts these on the instances of a managed node group.
 CLUSTER_TAG = "eks:cluster-name"
 NODE_GROUP_TAG = "eks:nodegroup-name"
@@ -76,6 +78,8 @@ class StackExpectation:
     pools: tuple[PoolExpectation, ...]
     # Karpenter NodePools of the stack (named after their pools) -> the cost tags their EC2NodeClass sets.
     nodepools: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The access entries the stack declares: principal ARN -> its Kubernetes groups (none for platform roles).
+    access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_stack(cls, plan: Plan, outputs: Mapping[str, Any]) -> StackExpectation:
@@ -93,6 +97,10 @@ class StackExpectation:
             pools=tuple(_pool(r.inputs) for r in plan.of_type(NODE_GROUP_TYPE)),
             nodepools={
                 r.inputs["metadata"]["name"]: _cost_tags(r.inputs["spec"]["tags"]) for r in plan.of_type(NODECLASS_TYPE)
+            },
+            access={
+                r.inputs["principalArn"]: tuple(r.inputs.get("kubernetesGroups") or ())
+                for r in plan.of_type(ACCESS_ENTRY_TYPE)
             },
         )
 
@@ -164,16 +172,24 @@ def print_text(result: AuditResult, console: Console) -> None:
         console.print(f"orphaned GPU instances cost ${result.orphan_hourly_usd:.3f}/h", highlight=False)
 
 
+CHECKS = ("node groups", "GPU instances", "artifact bucket", "access entries")
+
+
 def run_audit(
-    expected: StackExpectation, progress: Progress, session: boto3.session.Session | None = None
+    expected: StackExpectation,
+    progress: Progress,
+    session: boto3.session.Session | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> AuditResult:
     account = Account(expected, session or boto3.session.Session(region_name=expected.region))
     result = AuditResult(expected.stack, expected.region, progress.steps)
-    checks = [
-        ("node groups", account.node_group_findings),
-        ("GPU instances", account.gpu_instance_findings),
-        ("artifact bucket", account.bucket_findings),
-    ]
+    methods = (
+        account.node_group_findings,
+        account.gpu_instance_findings,
+        account.bucket_findings,
+        account.access_entry_findings,
+    )
+    checks = [(name, method) for name, method in zip(CHECKS, methods, strict=True) if name not in skip]
     try:
         for name, check in checks:
             with progress.step(name) as step:
@@ -212,6 +228,7 @@ class Account:
         self.s3 = session.client("s3")
         self.ec2 = session.client("ec2")
         self.eks = session.client("eks")
+        self.iam = session.client("iam")
         # The stack's live node groups (name -> pool), set by node_group_findings.
         self.stack_groups: dict[str, PoolExpectation] = {}
         self._other_clusters: dict[str, set[str]] = {}
@@ -267,6 +284,43 @@ class Account:
             return pools[label]
         matching = [pool for pool in pools.values() if group["nodegroupName"].startswith(pool.name_prefix)]
         return max(matching, key=lambda pool: len(pool.name_prefix), default=None)
+
+    # Access entries: each declared team role has its entry into its group; no entry is undeclared.
+
+    def access_entry_findings(self) -> list[Finding]:
+        cluster, declared = self.expected.cluster_name, self.expected.access
+        pages = self.eks.get_paginator("list_access_entries").paginate(clusterName=cluster)
+        live = {
+            arn: self.eks.describe_access_entry(clusterName=cluster, principalArn=arn)["accessEntry"]
+            for page in pages
+            for arn in page["accessEntries"]
+        }
+        findings = []
+        for arn, groups in declared.items():
+            if not groups:
+                continue
+            if not self._role_exists(arn):
+                findings.append(Finding("team-role-missing", arn, f"team role {arn} does not exist in the account"))
+            elif arn not in live:
+                message = f"team role {arn} has no access entry: its users are not in group {', '.join(groups)}"
+                findings.append(Finding("team-access-missing", arn, message))
+            elif tuple(live[arn].get("kubernetesGroups") or ()) != groups:
+                found = ", ".join(live[arn].get("kubernetesGroups") or ()) or "none"
+                message = f"the access entry maps {arn} to group(s) {found}, not {', '.join(groups)}"
+                findings.append(Finding("team-access-drift", arn, message))
+        findings += [
+            Finding("access-entry-undeclared", arn, f"access entry for {arn} is declared by no team or platform role")
+            for arn, entry in live.items()
+            if entry.get("type", "STANDARD") == "STANDARD" and arn not in declared
+        ]
+        return findings
+
+    def _role_exists(self, arn: str) -> bool:
+        try:
+            self.iam.get_role(RoleName=arn.rsplit("/", 1)[-1])
+        except self.iam.exceptions.NoSuchEntityException:
+            return False
+        return True
 
     # GPU instances: cost tags on the stack's, and the orphans.
 

@@ -37,6 +37,8 @@ class MonitoringArgs:
     gpu_hourly_usd: dict[str, float] = field(default_factory=dict)
     # The GPU pools are Karpenter NodePools: scrape Karpenter, alert and chart on its metrics.
     karpenter: bool = False
+    # Protected environments: two Prometheus replicas (each its own volume) and a disruption budget.
+    replicas: int = 1
 
 
 def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[str, Any]:
@@ -50,6 +52,7 @@ def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[st
         "serviceMonitorNamespaceSelector": {},
         "podMonitorNamespaceSelector": {},
         "ruleNamespaceSelector": {},
+        "replicas": args.replicas,
         "retention": args.retention,
         "retentionSize": f"{int(args.storage_gib * 0.85)}GB",
         "storageSpec": {
@@ -72,7 +75,10 @@ def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[st
                 "image": {"busybox": {"tag": versions.BUSYBOX_TAG}, "kubectl": {"tag": versions.KUBECTL_TAG}},
             }
         },
-        "prometheus": {"prometheusSpec": spec},
+        "prometheus": {
+            "prometheusSpec": spec,
+            "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
+        },
         "alertmanager": {"alertmanagerSpec": {"nodeSelector": selector}},
         "grafana": {
             "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
