@@ -145,8 +145,9 @@ def test_without_a_deploy_role_the_creator_keeps_its_bootstrap_access(stack):
     plan = planned(stack)
     assert "deployRoleArn" not in _cluster_config(stack)
     assert resource(plan, "aws:eks/cluster:Cluster").inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"]
-    platform = [e.name for e in plan.of_type("aws:eks/accessEntry:AccessEntry") if not e.inputs.get("kubernetesGroups")]
-    assert platform == [f"{stack}-admin"]
+    entries = plan.of_type("aws:eks/accessEntry:AccessEntry")
+    people = [e.name for e in entries if not e.inputs.get("kubernetesGroups") and e.inputs.get("type") != "EC2_LINUX"]
+    assert people == [f"{stack}-admin"]
 
 
 def test_key_policies_follow_the_partition_and_its_service_domain():

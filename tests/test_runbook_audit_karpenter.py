@@ -54,7 +54,9 @@ def account(monkeypatch) -> Iterator[tuple[boto3.session.Session, dict]]:
 
 
 def _audit(session, outputs):
-    return run_audit(StackExpectation.from_stack(planned(STACK), outputs), Progress(), session)
+    # moto has no EKS access entries; tests/test_runbook_audit.py serves them to that check.
+    expected = StackExpectation.from_stack(planned(STACK), outputs)
+    return run_audit(expected, Progress(), session, skip=frozenset({"access entries"}))
 
 
 def _launch(session, outputs, **changes):
