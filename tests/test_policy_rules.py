@@ -239,7 +239,7 @@ CASES = [
         GROUP,
         "dev-a10g",
         _set("scalingConfig.maxSize", 40),
-        "maxSize 40 exceeds the 16 nodes allowed per GPU pool",
+        "up to 40 nodes exceeds the 16 nodes allowed per GPU pool",
     ),
     Case(
         "gpu-stack-budget",
