@@ -67,13 +67,13 @@ def _wait_until_ready(process: subprocess.Popen, ready: Callable[[], bool], time
         time.sleep(0.25)
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> None:
     """Ctrl-C to the leader (`ray start --block` then shuts its services down in order), then SIGKILL to each
-    process of its group or tree still alive after a grace period."""
+    process of its group or tree still alive after ``grace`` seconds."""
     ours = _group_and_tree(process.pid)
     with suppress(ProcessLookupError):
         os.kill(process.pid, signal.SIGINT)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(_alive(pid, started) for pid, started in ours.items()):
         process.poll()
         time.sleep(0.1)

@@ -9,7 +9,6 @@ import json
 import os
 import queue
 import secrets
-import signal
 import subprocess
 import sys
 import threading
@@ -78,7 +77,10 @@ def test_the_printed_submit_line_runs_a_job_on_a_cluster_with_token_auth(ray_url
     command = [sys.executable, "-c", "from rayplat.cli import app; app()", "connect", "jobs", "--stack", "dev"]
     command += ["--team", "vision"]
     command += ["--port", str(port), "--kubectl", FAKE_KUBECTL]
-    connect = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # Its own session: stopped with its port-forward child by process id, also when the test fails.
+    connect = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
+    )
     try:
         printed = _until(_lines(connect), "ray job submit")
         token_line = next(line for line in printed if line.startswith("Ray token"))
@@ -114,9 +116,8 @@ def test_the_printed_submit_line_runs_a_job_on_a_cluster_with_token_auth(ray_url
         assert refused.returncode != 0
         assert "auth" in (refused.stdout + refused.stderr).lower()
     finally:
-        connect.send_signal(signal.SIGINT)
-        code = connect.wait(timeout=30)
-    assert code == 0
+        processes.stop(connect, grace=30)  # Ctrl-C first, as a user ends the forward
+    assert connect.returncode == 0
     assert not token_file.exists()
     calls = [json.loads(line) for line in (tmp_path / "kubectl.log").read_text().splitlines()]
     assert calls[0] == ["-n", "team-vision", "get", "secret", "vision-ray-auth", "-o", "jsonpath={.data.auth_token}"]
