@@ -7,9 +7,7 @@ from __future__ import annotations
 import pytest
 
 from rayplat.plan.engine import read_stack_config
-from stackconfig.errors import ConfigError
-from stackconfig.loading import parse_config, project_keys
-from tests.conftest import get_key, planned, set_key
+from tests.conftest import config_problems, get_key, planned, set_key
 from tests.policy_support import baseline, changed, check, outcome
 
 ENTRY = "aws:eks/accessEntry:AccessEntry"
@@ -43,10 +41,7 @@ def test_team_entries_are_named_by_team_and_role():
 
 def _problems(stack: str, mutate) -> list[str]:
     config = read_stack_config(stack)
-    config = set_key(config, "teams", mutate(get_key(config, "teams")))
-    with pytest.raises(ConfigError) as raised:
-        parse_config(project_keys(config))
-    return raised.value.problems
+    return config_problems(set_key(config, "teams", mutate(get_key(config, "teams"))))
 
 
 def _with_roles(*arns):
