@@ -22,6 +22,7 @@ from catalog.karpenter import (
     NODECLASS_TYPE,
     NODEPOOL_TYPE,
     nodepool_gpu_limit,
+    requirement_values,
 )
 from catalog.labels import GPU_RESOURCE, POOL_LABEL, ROLE_LABEL, TEAM_LABEL
 
@@ -278,21 +279,11 @@ def _gcp_pool(item: Item) -> Pool:
     )
 
 
-def _requirement(requirements: Any, key: str) -> tuple[str, ...]:
-    return tuple(
-        str(v)
-        for r in _list(requirements)
-        if _dig(r, "key") == key and _dig(r, "operator") == "In"
-        for v in _list(_dig(r, "values"))
-    )
-
-
 def _karpenter_pool(item: Item, node_classes: Mapping[str, Item]) -> Pool:
     """A NodePool: nodes from none up to its GPU limit; spot first where spot is allowed, priced as spot."""
     template = _dig(item.inputs, "spec", "template") or {}
     labels = _dig(template, "metadata", "labels") or {}
-    requirements = _dig(template, "spec", "requirements")
-    types = _requirement(requirements, INSTANCE_TYPE_LABEL)
+    types = requirement_values(item.inputs, INSTANCE_TYPE_LABEL)
     per_node = gpus_per_node(types) or 0
     node_class = node_classes.get(str(_dig(template, "spec", "nodeClassRef", "name")))
     mappings = _list(_dig(node_class.inputs, "spec", "blockDeviceMappings")) if node_class else []
@@ -300,7 +291,7 @@ def _karpenter_pool(item: Item, node_classes: Mapping[str, Item]) -> Pool:
         name=str(labels.get(POOL_LABEL, "")),
         gpu=labels.get(ROLE_LABEL) == "gpu",
         instance_types=types,
-        spot="spot" in _requirement(requirements, CAPACITY_TYPE_LABEL),
+        spot="spot" in requirement_values(item.inputs, CAPACITY_TYPE_LABEL),
         min_size=0,
         max_size=(nodepool_gpu_limit(item.inputs) or 0) / per_node if per_node else 0,
         disk_gib=sum(_gib(_dig(m, "ebs", "volumeSize")) for m in mappings),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from catalog.labels import GPU_RESOURCE
@@ -29,3 +29,22 @@ def nodepool_gpu_limit(inputs: Mapping[str, Any]) -> int | None:
         return int(float(value)) if value is not None and not isinstance(value, bool) else None
     except (TypeError, ValueError):
         return None
+
+
+def requirement_values(inputs: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """The values a NodePool's ``In`` requirement on ``key`` allows (instance types, capacity types); empty
+    where it has none or its inputs have another shape."""
+    spec = inputs.get("spec")
+    template = spec.get("template") if isinstance(spec, Mapping) else None
+    node = template.get("spec") if isinstance(template, Mapping) else None
+    requirements = node.get("requirements") if isinstance(node, Mapping) else None
+    return tuple(
+        str(value)
+        for r in _items(requirements)
+        if isinstance(r, Mapping) and r.get("key") == key and r.get("operator") == "In"
+        for value in _items(r.get("values"))
+    )
+
+
+def _items(value: Any) -> Sequence[Any]:
+    return value if isinstance(value, Sequence) and not isinstance(value, str) else ()

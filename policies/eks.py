@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pulumi_policy import Severity
 
 from catalog.aws_instances import GPU_INSTANCE_TYPES, gpus_per_node
 from catalog.capacity import max_gpus
-from catalog.karpenter import INSTANCE_TYPE_LABEL, NODEPOOL_TYPE, nodepool_gpu_limit
+from catalog.karpenter import INSTANCE_TYPE_LABEL, NODEPOOL_TYPE, nodepool_gpu_limit, requirement_values
 from catalog.versions import KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS
 from policies.rules import Rule, Subject, as_list, of_type, resource_rule, stack_rule, whole
 
@@ -126,13 +126,7 @@ class GpuPool:
 def gpu_pool(subject: Subject) -> GpuPool | None:
     """A GPU node group's or Karpenter NodePool's bounds; None for a CPU pool."""
     if subject.type == NODEPOOL_TYPE:
-        requirements = as_list(subject.get("spec", "template", "spec", "requirements", default=[]))
-        types = [
-            str(v)
-            for r in requirements
-            if isinstance(r, Mapping) and r.get("key") == INSTANCE_TYPE_LABEL and r.get("operator") == "In"
-            for v in as_list(r.get("values"))
-        ]
+        types = list(requirement_values(subject.props, INSTANCE_TYPE_LABEL))
         per_node, limit = gpus_per_node(types), nodepool_gpu_limit(subject.props)
         if not per_node:
             return None
