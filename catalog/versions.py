@@ -19,6 +19,8 @@ KUBERNETES_VERSION = "1.34"
 RAY_VERSION = "2.60.0"
 # ElastiCache engine of the Ray GCS stores (GCS fault tolerance).
 VALKEY_VERSION = "8.0"
+# Memorystore for Redis version of the Ray GCS stores on GCP.
+MEMORYSTORE_REDIS_VERSION = "REDIS_7_2"
 RAY_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311"
 RAY_GPU_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311-gpu"
 

@@ -40,11 +40,16 @@ class ObjectStore:
 @dataclass(frozen=True)
 class GcsRedis:
     """Where a Ray head keeps its GCS state: a Redis address, and its password as a value to put into a Secret
-    (a Redis the platform creates) or as the name and key of a Secret in the team's namespace (one it is given)."""
+    (a Redis the platform creates) or as the name and key of a Secret in the team's namespace (one it is given).
+    What the head verifies the server's TLS certificate with: a CA bundle of the Ray image (``ca_file``) or
+    the server's CA in PEM (``ca_pem``, put into a ConfigMap); ``server_name``: the certificate's DNS name."""
 
     address: pulumi.Input[str]
     password: pulumi.Output[str] | None = None
     password_secret: tuple[str, str] | None = None
+    ca_file: str | None = None
+    ca_pem: pulumi.Output[str] | None = None
+    server_name: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)

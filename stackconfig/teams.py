@@ -35,8 +35,8 @@ class TeamRayClusterConfig(ConfigModel):
     """A standing RayCluster for the team: the head on the system pool, a worker group per GPU pool."""
 
     max_workers_per_pool: int = Field(default=4, ge=0, le=MAX_POOL_SIZE)
-    # GCS fault tolerance: the head keeps the cluster's state in a Redis (created on AWS, from
-    # existing.gcsRedis on an existing cluster), so that a head failure loses neither jobs' state nor actors.
+    # GCS fault tolerance: the head keeps the cluster's state in a Redis (ElastiCache on AWS, Memorystore on
+    # GCP, existing.gcsRedis on an existing cluster), so that a head failure loses neither jobs' state nor actors.
     high_availability: bool = False
 
 
@@ -136,8 +136,6 @@ def team_identity_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
                 yield where, f"is already a role of team '{owner[arn]}': EKS holds one access entry per principal"
             owner.setdefault(arn, str(team.get("name")))
         high_availability = raw_mapping(team.get("rayCluster")).get("highAvailability") is True
-        if high_availability and cloud == "gcp":
-            yield f"teams[{i}].rayCluster.highAvailability", "is not supported on GCP yet (no Memorystore store)"
         if high_availability and cloud == "existing" and raw_mapping(raw.get("existing")).get("gcsRedis") is None:
             yield f"teams[{i}].rayCluster.highAvailability", "needs existing.gcsRedis (the Redis to keep GCS state in)"
         group = raw_mapping(team.get("members")).get("group")

@@ -74,7 +74,6 @@ def _with_ha(teams):
 @pytest.mark.parametrize(
     ("stack", "expected"),
     [
-        ("gcp-dev", "teams[0].rayCluster.highAvailability: is not supported on GCP yet"),
         ("local", "teams[0].rayCluster.highAvailability: needs existing.gcsRedis"),
     ],
 )

@@ -14,6 +14,8 @@ from catalog import versions
 from components.handle import GcsRedis
 
 REDIS_PORT = 6379
+# ElastiCache's certificates chain to Amazon's public CAs, which the Ray image's system bundle trusts.
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ def gcs_store_factory(args: GcsStoreArgs, *, provider: aws.Provider, parent: pul
             opts=stateful,
         )
         address = pulumi.Output.concat("rediss://", redis.primary_endpoint_address, f":{REDIS_PORT}")
-        return GcsRedis(address=address, password=token.result)
+        return GcsRedis(
+            address=address,
+            password=token.result,
+            ca_file=SYSTEM_CA_BUNDLE,
+            server_name=redis.primary_endpoint_address,
+        )
 
     return create

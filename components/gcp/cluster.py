@@ -9,6 +9,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from catalog.tagging import cost_labels
+from components.gcp.gcs_store import GcsStoreArgs, gcs_store_factory
 from components.gcp.gke import GkeCluster, GkeClusterArgs
 from components.gcp.identity import workload_identity_binder
 from components.gcp.kms import SecretsKey, SecretsKeyArgs
@@ -59,11 +60,12 @@ class GcpCluster(pulumi.ComponentResource):
         here = pulumi.ResourceOptions(parent=self)
 
         network = GcpNetwork(f"{name}-vpc", args.network, provider=provider, opts=here)
-        secrets_key = None
+        secrets_key, project_number = None, None
         if args.protect:
             project = gcp.organizations.get_project_output(
                 project_id=args.project, opts=pulumi.InvokeOptions(provider=provider)
             )
+            project_number = project.number
             secrets_key = SecretsKey(
                 f"{name}-secrets",
                 SecretsKeyArgs(
@@ -151,6 +153,18 @@ class GcpCluster(pulumi.ComponentResource):
             ready=[p.node_pool for p in pools],
             # GKE installs the NVIDIA driver and runs its own device plugin on GPU nodes.
             installs_device_plugin=False,
+            gcs_redis=gcs_store_factory(
+                GcsStoreArgs(
+                    network=network.network.id,
+                    region=args.region,
+                    labels=labels,
+                    protect=args.protect,
+                    key_ring=secrets_key.ring.id if secrets_key else None,
+                    project_number=project_number,
+                ),
+                provider=provider,
+                parent=self,
+            ),
         )
         self.outputs = {
             "region": args.region,

@@ -37,6 +37,7 @@ class SecretsKey(pulumi.ComponentResource):
     secrets encrypted with it unreadable: both outlive their removal from the program.
     """
 
+    ring: gcp.kms.KeyRing
     key: gcp.kms.CryptoKey
     grant: gcp.kms.CryptoKeyIAMMember
 
@@ -47,7 +48,7 @@ class SecretsKey(pulumi.ComponentResource):
         kept = pulumi.ResourceOptions.merge(
             child_options(self, provider, opts), pulumi.ResourceOptions(protect=args.protect, retain_on_delete=True)
         )
-        ring = gcp.kms.KeyRing(
+        self.ring = ring = gcp.kms.KeyRing(
             name, name=f"{args.cluster_name}-gke", location=args.location, project=args.project, opts=kept
         )
         self.key = gcp.kms.CryptoKey(

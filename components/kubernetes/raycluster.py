@@ -19,6 +19,9 @@ RAY_UID = 1000
 RAY_GID = 100
 # The key KubeRay reads the token from in the Secret authOptions.secretName names (RAY_AUTH_TOKEN_SECRET_KEY).
 AUTH_TOKEN_KEY = "auth_token"
+# Where the head finds the CA of its GCS Redis when the platform mounts it (a ConfigMap, key REDIS_CA_KEY).
+REDIS_CA_DIR = "/etc/rayplat/redis-ca"
+REDIS_CA_KEY = "ca.crt"
 
 
 def auth_secret_name(cluster: str) -> str:
@@ -36,11 +39,24 @@ def token_auth(secret: str | None = None) -> dict[str, Any]:
 @dataclass(frozen=True)
 class GcsStore:
     """GCS fault tolerance: the Redis address, and the Secret (name, key) in the cluster's namespace holding
-    its password. Never the password itself."""
+    its password. Never the password itself.
+
+    Over TLS (``rediss://``) Ray's GCS client verifies the server's certificate against RAY_REDIS_CA_CERT:
+    a bundle of the image (``ca_file``, for a Redis whose certificate chains to a public CA) or the CA in a
+    ConfigMap of the namespace (``ca_config_map``, mounted on the head). ``server_name``: the name the
+    certificate carries, for SNI and its check, where the address is a DNS name."""
 
     address: str
     password_secret: str
     password_key: str
+    ca_file: str | None = None
+    ca_config_map: str | None = None
+    server_name: str | None = None
+
+    def head_env(self) -> list[dict[str, str]]:
+        ca = self.ca_file or (f"{REDIS_CA_DIR}/{REDIS_CA_KEY}" if self.ca_config_map else None)
+        env = [{"name": "RAY_REDIS_CA_CERT", "value": ca}] if ca else []
+        return env + ([{"name": "RAY_REDIS_SERVER_NAME", "value": self.server_name}] if self.server_name else [])
 
 
 @dataclass(frozen=True)
@@ -146,10 +162,12 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
                                 "image": versions.RAY_IMAGE,
                                 "securityContext": container_security_context(),
                                 "ports": head_container_ports(),
-                                "env": _env(spec),
+                                "env": _env(spec) + (spec.gcs.head_env() if spec.gcs else []),
                                 "resources": _resources("2", "8Gi"),
+                                **_ca_mount(spec.gcs),
                             }
                         ],
+                        **_ca_volume(spec.gcs),
                     }
                 },
             },
@@ -157,6 +175,18 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
             **({"gcsFaultToleranceOptions": gcs_fault_tolerance(spec.gcs)} if spec.gcs else {}),
         },
     }
+
+
+def _ca_mount(store: GcsStore | None) -> dict[str, Any]:
+    if store is None or store.ca_config_map is None:
+        return {}
+    return {"volumeMounts": [{"name": "redis-ca", "mountPath": REDIS_CA_DIR, "readOnly": True}]}
+
+
+def _ca_volume(store: GcsStore | None) -> dict[str, Any]:
+    if store is None or store.ca_config_map is None:
+        return {}
+    return {"volumes": [{"name": "redis-ca", "configMap": {"name": store.ca_config_map}}]}
 
 
 def gcs_fault_tolerance(store: GcsStore) -> dict[str, Any]:

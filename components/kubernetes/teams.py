@@ -18,6 +18,7 @@ from components.kubernetes.kuberay import NAMESPACE as KUBERAY_NAMESPACE
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
 from components.kubernetes.raycluster import (
     AUTH_TOKEN_KEY,
+    REDIS_CA_KEY,
     GcsStore,
     RayClusterSpec,
     auth_secret_name,
@@ -138,11 +139,10 @@ class Team(pulumi.ComponentResource):
         token = self._auth_token(name, team, auth_secret_name(cluster_name), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[token]))
         gcs = self._gcs_store(name, workloads, handle, cluster_name, opts) if workloads.high_availability else None
-        address, password = (gcs[0], gcs[1]) if gcs else (None, None)
         if gcs is not None:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[2]))
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[1]))
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
-        manifest = pulumi.Output.all(storage, address).apply(
+        manifest = pulumi.Output.all(storage, gcs[0] if gcs else None).apply(
             lambda v: ray_cluster(
                 RayClusterSpec(
                     name=cluster_name,
@@ -153,7 +153,7 @@ class Team(pulumi.ComponentResource):
                     system_pool=handle.system_pool,
                     gpu_pools=pools,
                     max_workers_per_pool=workloads.ray_cluster_max_workers or 0,
-                    gcs=GcsStore(v[1], *password) if password else None,
+                    gcs=v[1],
                 )
             )
         )
@@ -193,19 +193,38 @@ class Team(pulumi.ComponentResource):
 
     def _gcs_store(
         self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, cluster: str, opts: pulumi.ResourceOptions
-    ) -> tuple[pulumi.Input[str], tuple[str, str], list[pulumi.Resource]]:
-        """The cluster's Redis address, the Secret (name, key) in the team's namespace that holds its password,
-        and what the cluster waits for (that Secret, where the platform creates it)."""
+    ) -> tuple[pulumi.Output[GcsStore], list[pulumi.Resource]]:
+        """The cluster's GCS store (the Redis address, the Secret in the team's namespace that holds its
+        password, the CA its certificate is verified with), and what the cluster waits for (that Secret and
+        the CA's ConfigMap, where the platform creates them)."""
         if handle.gcs_redis is None:
             raise ValueError("highAvailability: this cluster offers no Redis for GCS fault tolerance")
         redis = handle.gcs_redis(f"{name}-gcs", workloads.team.name)
-        if redis.password_secret is not None:
-            return redis.address, redis.password_secret, []
-        assert redis.password is not None, "a Redis the platform creates has its password"
-        secret = k8s.core.v1.Secret(
-            f"{name}-gcs-redis",
-            metadata={"name": f"{cluster}-gcs-redis", "namespace": workloads.team.namespace},
-            string_data={"password": redis.password},
-            opts=opts,
+        namespace, created = workloads.team.namespace, []
+        password_secret = redis.password_secret
+        if password_secret is None:
+            assert redis.password is not None, "a Redis the platform creates has its password"
+            password_secret = (f"{cluster}-gcs-redis", "password")
+            created.append(
+                k8s.core.v1.Secret(
+                    f"{name}-gcs-redis",
+                    metadata={"name": password_secret[0], "namespace": namespace},
+                    string_data={password_secret[1]: redis.password},
+                    opts=opts,
+                )
+            )
+        ca_config_map = None
+        if redis.ca_pem is not None:
+            ca_config_map = f"{cluster}-gcs-redis-ca"
+            created.append(
+                k8s.core.v1.ConfigMap(
+                    f"{name}-gcs-redis-ca",
+                    metadata={"name": ca_config_map, "namespace": namespace},
+                    data={REDIS_CA_KEY: redis.ca_pem},
+                    opts=opts,
+                )
+            )
+        store = pulumi.Output.all(redis.address, redis.server_name).apply(
+            lambda v: GcsStore(v[0], *password_secret, redis.ca_file, ca_config_map, v[1])
         )
-        return redis.address, (f"{cluster}-gcs-redis", "password"), [secret]
+        return store, created

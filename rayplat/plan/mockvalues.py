@@ -225,6 +225,22 @@ def _kms_crypto_key(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs
     return {"id": f"{inputs.get('keyRing')}/cryptoKeys/{key}", "name": key}
 
 
+def _memorystore(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    instance = physical_name(type_, name, inputs)
+    host = ".".join(str(int(digest(type_, name, str(i), length=2), 16)) for i in range(2))
+    tls = inputs.get("transitEncryptionMode") == "SERVER_AUTHENTICATION"
+    return {
+        "id": f"projects/{site.project}/locations/{site.region}/instances/{instance}",
+        "name": instance,
+        "host": f"10.200.{host}",
+        "port": 6378 if tls else 6379,
+        "authString": digest(type_, name, "auth", length=36) if inputs.get("authEnabled") else "",
+        "serverCaCerts": [{"cert": f"-----BEGIN CERTIFICATE-----\nmock CA of {instance}\n-----END CERTIFICATE-----\n"}]
+        if tls
+        else [],
+    }
+
+
 def _gcp_project(project: str) -> Inputs:
     number = str(int(digest("project", project, length=10), 16) % 10**12).rjust(12, "1")
     return {"id": f"projects/{project}", "projectId": project, "name": project, "number": number}
@@ -280,6 +296,7 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, str, Inputs, Site], Inputs]] = {
     "gcp:storage/bucket:Bucket": _gcs_bucket,
     "gcp:kms/keyRing:KeyRing": _kms_key_ring,
     "gcp:kms/cryptoKey:CryptoKey": _kms_crypto_key,
+    "gcp:redis/instance:Instance": _memorystore,
     "random:index/randomPassword:RandomPassword": _random_password,
 }
 
