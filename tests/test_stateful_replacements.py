@@ -1,5 +1,5 @@
 """In production every stateful resource (buckets, KMS keys, the control-plane log group, the Ray GCS
-Redis) is protected: a change to any of its replace-forcing keys is a replacement the diff reports as
+Redis on either cloud) is protected: a change to any of its replace-forcing keys is a replacement the diff reports as
 blocked, with how to proceed, and `pulumi up` would refuse."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ STATEFUL = {
     "gcp:storage/bucket:Bucket",
     "gcp:kms/cryptoKey:CryptoKey",
     "gcp:kms/keyRing:KeyRing",
+    "gcp:redis/instance:Instance",
 }
 
 
