@@ -13,6 +13,7 @@ from policies import (
     gcp_iam,
     gcp_kms,
     gcp_network,
+    gcs_redis,
     gke,
     iam,
     isolation,
@@ -56,4 +57,5 @@ ALL_POLICIES: list[Rule] = [
     *karpenter.POLICIES,
     *team_access.POLICIES,
     *ray_auth.POLICIES,
+    *gcs_redis.POLICIES,
 ]
