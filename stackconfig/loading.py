@@ -13,12 +13,14 @@ from stackconfig.base import raw_list, raw_mapping
 from stackconfig.errors import ConfigError, error_lines
 from stackconfig.platform import PlatformConfig
 from stackconfig.rules import cross_key_problems
+from stackconfig.teams import gcs_store_name_problems
 
 PROJECT = "ray-platform"
 
 
-def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> PlatformConfig:
-    """Validate the ``ray-platform:*`` keys of a stack (namespace already stripped)."""
+def parse_config(raw: Mapping[str, Any], source: str = "stack config", stack: str | None = None) -> PlatformConfig:
+    """Validate the ``ray-platform:*`` keys of a stack (namespace already stripped); with the stack's name,
+    also the rules on names derived from it."""
     problems: list[str] = []
     context: dict[str, Any] = {
         "cloud": raw.get("cloud"),
@@ -29,6 +31,8 @@ def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> Platfo
     except ValidationError as exc:
         problems = error_lines(exc)
     problems += [f"{path}: {message}" for path, message in cross_key_problems(raw)]
+    if stack is not None:
+        problems += [f"{path}: {message}" for path, message in gcs_store_name_problems(raw, stack)]
     if problems:
         raise ConfigError(problems, source)
     return config
@@ -55,4 +59,5 @@ def load_config() -> PlatformConfig:
     """Read the running stack's config (from the Pulumi engine, or the offline plan) and validate it."""
     from pulumi.runtime.config import CONFIG  # the whole config map: unknown keys must be reported too
 
-    return parse_config(project_keys(CONFIG.get()), source=f"config of stack '{pulumi.get_stack()}'")
+    stack = pulumi.get_stack()
+    return parse_config(project_keys(CONFIG.get()), source=f"config of stack '{stack}'", stack=stack)

@@ -104,6 +104,35 @@ class RayConfig(ConfigModel):
         return namespace
 
 
+# ElastiCache's replication group id is at most 40 characters. The platform's is Pulumi's auto-name (the
+# logical name, a dash and 7 random characters) of the team's store, "<stack>-platform-team-<team>-gcs"
+# (components.kubernetes: the platform, its Team component, the Team's store); an existing group keeps its id.
+ELASTICACHE_ID_LIMIT = 40
+AUTONAME_SUFFIX = 8
+
+
+def elasticache_store_name(stack: str, team: str) -> str:
+    return f"{stack}-platform-team-{team}-gcs"
+
+
+def gcs_store_name_problems(raw: Mapping[str, Any], stack: str) -> Iterable[tuple[str, str]]:
+    """On AWS, each highly available team's ElastiCache replication group id fits ElastiCache's limit. (On GCP
+    the Memorystore instance id, ray-<team>-gcs plus the suffix, fits its own limit of 40 for every valid name.)"""
+    if raw.get("cloud") != "aws":
+        return
+    room = ELASTICACHE_ID_LIMIT - AUTONAME_SUFFIX - len(elasticache_store_name(stack, ""))
+    for i, team in enumerate(raw_mapping(t) for t in raw_list(raw.get("teams"))):
+        name = team.get("name")
+        high_availability = raw_mapping(team.get("rayCluster")).get("highAvailability") is True
+        if high_availability and isinstance(name, str) and len(name) > room:
+            yield (
+                f"teams[{i}].name",
+                f"'{name}' is too long for highAvailability in stack '{stack}': the team's ElastiCache replication "
+                f"group id ('{elasticache_store_name(stack, name)}-' and 7 characters) would exceed ElastiCache's "
+                f"limit of {ELASTICACHE_ID_LIMIT} characters; use a team name of at most {max(room, 0)} characters",
+            )
+
+
 # A Google group's email (GKE's Google Groups for RBAC puts users in groups by email).
 _GROUP_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 

@@ -5,11 +5,15 @@ stacks, kept in production), reached with an address and password by reference a
 from __future__ import annotations
 
 import jsonschema
+import pytest
 import yaml
 
 from rayplat.plan import run_program
 from rayplat.plan.engine import PROGRAM, SECRET, read_stack_config
 from rayplat.plan.mockvalues import physical_name
+from stackconfig.errors import ConfigError
+from stackconfig.loading import parse_config, project_keys
+from stackconfig.teams import AUTONAME_SUFFIX, ELASTICACHE_ID_LIMIT, elasticache_store_name
 from tests.conftest import config_tags, get_key, planned, set_key
 
 RAY_CLUSTER = "kubernetes:ray.io/v1:RayCluster"
@@ -122,3 +126,35 @@ def test_the_gcp_ha_cluster_validates_against_the_pinned_crd(upstream_dir):
     (schema,) = [v["schema"]["openAPIV3Schema"] for v in crd["spec"]["versions"] if v["name"] == "v1"]
     cluster = _cluster(planned("gcp-prod"), "vision")
     jsonschema.validate({"apiVersion": "ray.io/v1", "kind": "RayCluster", **cluster.inputs}, schema)
+
+
+def _ha_team(config: dict[str, str], name: str) -> dict[str, str]:
+    """The stack's config with one more team, highly available, named ``name``."""
+    teams = get_key(config, "teams")
+    team = {"name": name, "owner": "dan", "department": "ads", "members": {"group": f"ml-{name}"}}
+    return set_key(config, "teams", [*teams, {**team, "rayCluster": {"highAvailability": True}}])
+
+
+def test_the_elasticache_id_rule_names_the_store_as_the_platform_does():
+    (redis,) = planned("prod").of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert redis.name == elasticache_store_name("prod", "vision")
+    group_id = physical_name(redis.type, redis.name, redis.inputs, key="replicationGroupId")
+    assert len(group_id) == len(redis.name) + AUTONAME_SUFFIX <= ELASTICACHE_ID_LIMIT
+
+
+def test_a_team_name_too_long_for_the_elasticache_id_is_refused_with_the_limit():
+    config = project_keys(_ha_team(read_stack_config("prod"), "recommendations"))
+    with pytest.raises(ConfigError) as raised:
+        parse_config(config, stack="prod")
+    (problem,) = [p for p in raised.value.problems if "ElastiCache" in p]
+    assert problem.startswith("teams[3].name: 'recommendations' is too long for highAvailability in stack 'prod'")
+    assert "limit of 40 characters" in problem and "at most 9 characters" in problem
+    # Nine characters fit; a stack with a longer name leaves less room.
+    parse_config(project_keys(_ha_team(read_stack_config("prod"), "ninechars")), stack="prod")
+    with pytest.raises(ConfigError, match="at most 6 characters"):
+        parse_config(project_keys(_ha_team(read_stack_config("prod"), "vision2")), stack="prod-eu")
+
+
+def test_the_offline_plan_refuses_it_before_creating_anything():
+    with pytest.raises(ConfigError, match="limit of 40 characters"):
+        run_program("prod", _ha_team(read_stack_config("prod"), "recommendations"), PROGRAM)
