@@ -72,6 +72,9 @@ class ClusterHandle:
     managed_prometheus: Callable[[str, str], pulumi.Output[dict[str, Any]]] | None = None
     # Where the cloud (or the config) offers a Redis for GCS fault tolerance: (name, team) -> its Redis.
     gcs_redis: Callable[[str, str], GcsRedis] | None = None
+    # Where the cloud offers a StorageClass whose volumes are encrypted and retained (reclaimPolicy Retain):
+    # () -> its name and what a claim of it waits for (KubeRay's RocksDB GCS store lives on such a volume).
+    retained_storage_class: Callable[[], tuple[pulumi.Input[str], list[pulumi.Resource]]] | None = None
 
 
 class CloudLayer(Protocol):

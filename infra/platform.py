@@ -23,7 +23,7 @@ CLOUD_LAYERS: dict[str, Callable[[str, PlatformConfig], CloudLayer]] = {
 }
 
 
-def team_workloads(team: TeamConfig) -> TeamWorkloads:
+def team_workloads(team: TeamConfig, protect: bool) -> TeamWorkloads:
     shares = {pool: GpuShare(q.nominal, q.borrowing_limit, q.lending_limit) for pool, q in team.gpu_quota.items()}
     spec = TeamSpec(
         name=team.name,
@@ -35,10 +35,13 @@ def team_workloads(team: TeamConfig) -> TeamWorkloads:
         gpu_shares=shares,
     )
     cluster = team.ray_cluster
+    ha = cluster.high_availability if cluster else None
     return TeamWorkloads(
         spec,
         cluster.max_workers_per_pool if cluster else None,
-        high_availability=cluster.high_availability if cluster else False,
+        high_availability=ha is not None,
+        gcs_volume=ha.storage if ha and ha.backend == "rocksdb" else None,
+        protect=protect,
     )
 
 
@@ -55,7 +58,7 @@ def build_platform(config: PlatformConfig) -> None:
             cluster_id=config.cluster_name(stack),
             gpu_hourly_usd=gpu_hourly_prices(config),
         ),
-        [team_workloads(team) for team in config.teams],
+        [team_workloads(team, config.protected) for team in config.teams],
         highly_available=config.protected,
     )
 

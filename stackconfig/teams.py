@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from catalog.labels import LABEL_VALUE
-from stackconfig.base import ConfigModel, raise_problems, raw_list, raw_mapping, reject
+from stackconfig.base import ConfigModel, describe_value, raise_problems, raw_list, raw_mapping, reject
 from stackconfig.cluster import ROLE_ARN
 from stackconfig.pools import MAX_POOL_SIZE
 
@@ -31,13 +31,39 @@ class GpuQuotaConfig(ConfigModel):
         return self
 
 
+class HighAvailabilityConfig(ConfigModel):
+    """Where the head keeps the cluster's GCS state: a Redis (ElastiCache on AWS, Memorystore on GCP,
+    existing.gcsRedis on an existing cluster), or KubeRay's embedded RocksDB on a persistent volume of
+    ``storage`` (encrypted, retained, protected in prod). KubeRay cannot change the backend of a cluster."""
+
+    backend: Literal["redis", "rocksdb"] = "redis"
+    storage: str | None = Field(default=None, pattern=r"^[1-9]\d*(Mi|Gi|Ti)$")
+
+    @model_validator(mode="after")
+    def _check(self) -> HighAvailabilityConfig:
+        if self.backend == "rocksdb" and self.storage is None:
+            raise_problems([("storage", "is required with backend rocksdb: the size of its volume, for example 20Gi")])
+        if self.backend == "redis" and self.storage is not None:
+            raise_problems([("storage", "applies to backend rocksdb only (a Redis holds the state of backend redis)")])
+        return self
+
+
 class TeamRayClusterConfig(ConfigModel):
     """A standing RayCluster for the team: the head on the system pool, a worker group per GPU pool."""
 
     max_workers_per_pool: int = Field(default=4, ge=0, le=MAX_POOL_SIZE)
-    # GCS fault tolerance: the head keeps the cluster's state in a Redis (ElastiCache on AWS, Memorystore on
-    # GCP, existing.gcsRedis on an existing cluster), so that a head failure loses neither jobs' state nor actors.
-    high_availability: bool = False
+    # GCS fault tolerance, so that a head failure loses neither jobs' state nor actors: `true` (a Redis) or
+    # {backend, storage}.
+    high_availability: HighAvailabilityConfig | None = None
+
+    @field_validator("high_availability", mode="before")
+    @classmethod
+    def _high_availability(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return HighAvailabilityConfig() if value else None
+        if value is not None and not isinstance(value, Mapping | HighAvailabilityConfig):
+            reject(f"input should be true, false or a mapping ({{backend, storage}}), not {describe_value(value)}")
+        return value
 
 
 class TeamMembersConfig(ConfigModel):
@@ -111,6 +137,15 @@ ELASTICACHE_ID_LIMIT = 40
 AUTONAME_SUFFIX = 8
 
 
+def gcs_backend(team: Mapping[str, Any]) -> str | None:
+    """The GCS fault tolerance backend a raw team asks for (None: none, or a value the model refuses)."""
+    value = raw_mapping(team.get("rayCluster")).get("highAvailability")
+    if value is True:
+        return "redis"
+    backend = value.get("backend", "redis") if isinstance(value, Mapping) else None
+    return backend if backend in ("redis", "rocksdb") else None
+
+
 def elasticache_store_name(stack: str, team: str) -> str:
     return f"{stack}-platform-team-{team}-gcs"
 
@@ -123,8 +158,7 @@ def gcs_store_name_problems(raw: Mapping[str, Any], stack: str) -> Iterable[tupl
     room = ELASTICACHE_ID_LIMIT - AUTONAME_SUFFIX - len(elasticache_store_name(stack, ""))
     for i, team in enumerate(raw_mapping(t) for t in raw_list(raw.get("teams"))):
         name = team.get("name")
-        high_availability = raw_mapping(team.get("rayCluster")).get("highAvailability") is True
-        if high_availability and isinstance(name, str) and len(name) > room:
+        if gcs_backend(team) == "redis" and isinstance(name, str) and len(name) > room:
             yield (
                 f"teams[{i}].name",
                 f"'{name}' is too long for highAvailability in stack '{stack}': the team's ElastiCache replication "
@@ -164,9 +198,15 @@ def team_identity_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             elif arn in owner:
                 yield where, f"is already a role of team '{owner[arn]}': EKS holds one access entry per principal"
             owner.setdefault(arn, str(team.get("name")))
-        high_availability = raw_mapping(team.get("rayCluster")).get("highAvailability") is True
-        if high_availability and cloud == "existing" and raw_mapping(raw.get("existing")).get("gcsRedis") is None:
+        backend = gcs_backend(team)
+        if backend == "redis" and cloud == "existing" and raw_mapping(raw.get("existing")).get("gcsRedis") is None:
             yield f"teams[{i}].rayCluster.highAvailability", "needs existing.gcsRedis (the Redis to keep GCS state in)"
+        if backend == "rocksdb" and cloud == "existing":
+            yield (
+                f"teams[{i}].rayCluster.highAvailability.backend",
+                "rocksdb is not available on an existing cluster: the platform knows no StorageClass there that "
+                "encrypts and retains volumes; use backend redis with existing.gcsRedis",
+            )
         group = raw_mapping(team.get("members")).get("group")
         if cloud == "gcp" and isinstance(group, str) and not _GROUP_EMAIL.match(group):
             yield (

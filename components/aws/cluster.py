@@ -201,6 +201,7 @@ class AwsCluster(pulumi.ComponentResource):
             cost_labels=cost_labels(tags),
             ready=ready,
             karpenter=args.karpenter is not None,
+            retained_storage_class=lambda: (storage_class.metadata.name, [storage_class]),
             gcs_redis=gcs_store_factory(
                 GcsStoreArgs(
                     vpc_id=self.vpc_id,

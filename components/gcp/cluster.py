@@ -16,6 +16,7 @@ from components.gcp.kms import SecretsKey, SecretsKeyArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.nodepools import GkeNodePool, GkeNodePoolArgs
 from components.gcp.storage import GcsArtifactStore, GcsArtifactStoreArgs
+from components.gcp.volumes import retained_storage_class
 from components.handle import ClusterHandle, ObjectStore
 from components.nodes import ManagedPool
 
@@ -153,6 +154,9 @@ class GcpCluster(pulumi.ComponentResource):
             ready=[p.node_pool for p in pools],
             # GKE installs the NVIDIA driver and runs its own device plugin on GPU nodes.
             installs_device_plugin=False,
+            retained_storage_class=retained_storage_class(
+                f"{name}-pd-retain", labels, provider=k8s_provider, parent=self
+            ),
             gcs_redis=gcs_store_factory(
                 GcsStoreArgs(
                     network=network.network.id,

@@ -60,6 +60,14 @@ class GcsStore:
 
 
 @dataclass(frozen=True)
+class GcsVolume:
+    """GCS fault tolerance in KubeRay's embedded RocksDB, on the PersistentVolumeClaim ``claim`` of the cluster's
+    namespace: KubeRay mounts it on the head and points the GCS at it, and never deletes a claim it is given."""
+
+    claim: str
+
+
+@dataclass(frozen=True)
 class RayClusterSpec:
     name: str
     namespace: str
@@ -69,7 +77,11 @@ class RayClusterSpec:
     system_pool: PoolSpec
     gpu_pools: list[PoolSpec]
     max_workers_per_pool: int
-    gcs: GcsStore | None = None
+    gcs: GcsStore | GcsVolume | None = None
+
+    @property
+    def redis(self) -> GcsStore | None:
+        return self.gcs if isinstance(self.gcs, GcsStore) else None
 
 
 def _resources(cpu: str, memory: str, gpus: int = 0) -> dict[str, Any]:
@@ -162,12 +174,12 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
                                 "image": versions.RAY_IMAGE,
                                 "securityContext": container_security_context(),
                                 "ports": head_container_ports(),
-                                "env": _env(spec) + (spec.gcs.head_env() if spec.gcs else []),
+                                "env": _env(spec) + (spec.redis.head_env() if spec.redis else []),
                                 "resources": _resources("2", "8Gi"),
-                                **_ca_mount(spec.gcs),
+                                **_ca_mount(spec.redis),
                             }
                         ],
-                        **_ca_volume(spec.gcs),
+                        **_ca_volume(spec.redis),
                     }
                 },
             },
@@ -189,7 +201,9 @@ def _ca_volume(store: GcsStore | None) -> dict[str, Any]:
     return {"volumes": [{"name": "redis-ca", "configMap": {"name": store.ca_config_map}}]}
 
 
-def gcs_fault_tolerance(store: GcsStore) -> dict[str, Any]:
+def gcs_fault_tolerance(store: GcsStore | GcsVolume) -> dict[str, Any]:
+    if isinstance(store, GcsVolume):
+        return {"backend": "rocksdb", "storage": {"claimName": store.claim}}
     secret = {"name": store.password_secret, "key": store.password_key}
     return {"redisAddress": store.address, "redisPassword": {"valueFrom": {"secretKeyRef": secret}}}
 

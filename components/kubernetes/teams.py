@@ -20,6 +20,7 @@ from components.kubernetes.raycluster import (
     AUTH_TOKEN_KEY,
     REDIS_CA_KEY,
     GcsStore,
+    GcsVolume,
     RayClusterSpec,
     auth_secret_name,
     ray_cluster,
@@ -35,8 +36,12 @@ class TeamWorkloads:
     team: tenancy.TeamSpec
     # A standing RayCluster for the team, with at most this many workers per GPU pool (None: no cluster).
     ray_cluster_max_workers: int | None = None
-    # GCS fault tolerance for that cluster, in the Redis the cluster handle offers.
+    # GCS fault tolerance for that cluster: in the Redis the cluster handle offers, or (``gcs_volume``, a size)
+    # in KubeRay's embedded RocksDB on a retained volume of the handle's retained StorageClass.
     high_availability: bool = False
+    gcs_volume: str | None = None
+    # Protected environments keep the GCS volume: `pulumi up` refuses to delete or replace its claim.
+    protect: bool = False
 
 
 def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
@@ -138,7 +143,11 @@ class Team(pulumi.ComponentResource):
         cluster_name = f"{team.name}-ray"
         token = self._auth_token(name, team, auth_secret_name(cluster_name), opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[token]))
-        gcs = self._gcs_store(name, workloads, handle, cluster_name, opts) if workloads.high_availability else None
+        gcs: tuple[pulumi.Output[Any], list[pulumi.Resource]] | None = None
+        if workloads.gcs_volume is not None:
+            gcs = self._gcs_volume(name, workloads, handle, cluster_name, opts)
+        elif workloads.high_availability:
+            gcs = self._gcs_store(name, workloads, handle, cluster_name, opts)
         if gcs is not None:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[1]))
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
@@ -190,6 +199,32 @@ class Team(pulumi.ComponentResource):
         for manifest in tenancy.secret_readers(team, secret):
             _apply(f"{name}-ray-token-{manifest['kind'].lower()}", manifest, opts)
         return created
+
+    def _gcs_volume(
+        self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, cluster: str, opts: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Output[GcsVolume], list[pulumi.Resource]]:
+        """The claim of the cluster's RocksDB GCS store: encrypted and retained by its StorageClass, kept by
+        Pulumi in protected environments; the cluster waits for it."""
+        if handle.retained_storage_class is None:
+            raise ValueError("highAvailability: this cluster offers no retained StorageClass for the RocksDB backend")
+        storage_class, ready = handle.retained_storage_class()
+        team, claim = workloads.team, f"{cluster}-gcs"
+        kept = pulumi.ResourceOptions(protect=workloads.protect, retain_on_delete=workloads.protect, depends_on=ready)
+        volume = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-gcs",
+            metadata={
+                "name": claim,
+                "namespace": team.namespace,
+                "labels": tenancy.team_labels(team, handle.cost_labels),
+            },
+            spec={
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": storage_class,
+                "resources": {"requests": {"storage": workloads.gcs_volume}},
+            },
+            opts=pulumi.ResourceOptions.merge(opts, kept),
+        )
+        return pulumi.Output.from_input(GcsVolume(claim)), [volume]
 
     def _gcs_store(
         self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, cluster: str, opts: pulumi.ResourceOptions

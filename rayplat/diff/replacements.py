@@ -164,6 +164,17 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:ConfigMap": _K8S,
     "kubernetes:core/v1:LimitRange": _K8S,
     "kubernetes:core/v1:Namespace": _K8S,
+    # A claim's spec is immutable but for its storage request (which may only grow).
+    "kubernetes:core/v1:PersistentVolumeClaim": (
+        *_K8S,
+        "spec.storageClassName",
+        "spec.accessModes",
+        "spec.selector",
+        "spec.volumeName",
+        "spec.volumeMode",
+        "spec.dataSource",
+        "spec.dataSourceRef",
+    ),
     "kubernetes:core/v1:ResourceQuota": _K8S,
     "kubernetes:core/v1:Secret": (*_K8S, "type"),
     "kubernetes:core/v1:ServiceAccount": _K8S,
