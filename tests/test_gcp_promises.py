@@ -36,9 +36,14 @@ def test_gke_enforces_network_policy_and_fills_the_groups_team_bindings_name(gcp
 def test_prod_encrypts_secrets_with_a_rotating_key_only_the_gke_service_agent_uses():
     plan = planned("gcp-prod")
     ring = resource(plan, "gcp:kms/keyRing:KeyRing")
-    key = resource(plan, "gcp:kms/cryptoKey:CryptoKey")
-    (grant,) = plan.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+    key = resource(plan, "gcp:kms/cryptoKey:CryptoKey", "gcp-prod-secrets")
     cluster = resource(plan, CLUSTER)
+    # The ring holds the GCS Redis keys too (components/gcp/gcs_store.py), each granted to Memorystore only.
+    (grant,) = [
+        g
+        for g in plan.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+        if g.inputs["cryptoKeyId"] == cluster.inputs["databaseEncryption"]["keyName"]
+    ]
     assert ring.inputs["location"] == _gcp("gcp-prod")["region"] == cluster.inputs["location"]
     assert key.inputs["keyRing"].endswith(f"/keyRings/{ring.inputs['name']}")
     assert key.inputs["rotationPeriod"] == ROTATION_PERIOD == "7776000s"

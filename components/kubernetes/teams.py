@@ -235,11 +235,10 @@ class Team(pulumi.ComponentResource):
         if handle.gcs_redis is None:
             raise ValueError("highAvailability: this cluster offers no Redis for GCS fault tolerance")
         redis = handle.gcs_redis(f"{name}-gcs", workloads.team.name)
-        namespace, created = workloads.team.namespace, []
-        password_secret = redis.password_secret
-        if password_secret is None:
+        namespace, created = workloads.team.namespace, list[pulumi.Resource]()
+        password_secret = redis.password_secret or (f"{cluster}-gcs-redis", "password")
+        if redis.password_secret is None:
             assert redis.password is not None, "a Redis the platform creates has its password"
-            password_secret = (f"{cluster}-gcs-redis", "password")
             created.append(
                 k8s.core.v1.Secret(
                     f"{name}-gcs-redis",
@@ -248,7 +247,7 @@ class Team(pulumi.ComponentResource):
                     opts=opts,
                 )
             )
-        ca_config_map = None
+        ca_config_map: str | None = None
         if redis.ca_pem is not None:
             ca_config_map = f"{cluster}-gcs-redis-ca"
             created.append(
