@@ -72,6 +72,7 @@ def test_the_memorystore_is_private_authenticated_encrypted_and_kept_in_prod():
     assert inputs["connectMode"] == "DIRECT_PEERING"
     assert inputs["authorizedNetwork"].rsplit("/", 1)[1].startswith(f"{network.name}-")  # the stack's VPC
     assert inputs["tier"] == "STANDARD_HA"
+    assert inputs["persistenceConfig"] == {"persistenceMode": "RDB", "rdbSnapshotPeriod": "ONE_HOUR"}
     assert redis.protect and redis.retainOnDelete
     assert inputs["labels"] == config_tags("gcp-prod")
     (key,) = [k for k in plan.of_type("gcp:kms/cryptoKey:CryptoKey") if k.inputs["name"] == "ray-gcs-vision"]
@@ -94,7 +95,7 @@ def test_an_unprotected_gcp_stack_gets_a_basic_unkept_store():
     config = set_key(config, "teams", [{**teams[0], "rayCluster": {"highAvailability": True}}, *teams[1:]])
     plan = run_program("gcp-dev", config, PROGRAM)
     (redis,) = plan.of_type(MEMORYSTORE)
-    assert redis.inputs["tier"] == "BASIC" and not redis.protect
+    assert redis.inputs["tier"] == "BASIC" and not redis.protect and "persistenceConfig" not in redis.inputs
     assert redis.inputs["authEnabled"] is True and redis.inputs["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
     assert "customerManagedKey" not in redis.inputs
     assert "gcsFaultToleranceOptions" in _cluster(plan, teams[0]["name"]).inputs["spec"]
