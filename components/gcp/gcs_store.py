@@ -1,6 +1,7 @@
 """The Redis (Memorystore) that keeps a Ray head's GCS state across a head failure: one per highly available
 team cluster, peered into the stack's VPC only (no public address), AUTH and TLS in transit, encrypted at rest
-with a key of the stack's key ring in protected stacks, replicated across zones, snapshotted hourly and kept in production."""
+with a key of the stack's key ring in protected stacks, replicated across zones, snapshotted hourly and kept
+in production."""
 
 from __future__ import annotations
 
