@@ -48,6 +48,18 @@ class GcsRedis:
 
 
 @dataclass(frozen=True)
+class IngressSupport:
+    """The ingress controller that serves the platform's Ingresses: its class, the annotations each Ingress
+    needs from it, the TLS Secret it terminates HTTPS with (None where the load balancer holds the
+    certificate), and what must run before an Ingress is admitted (the controller and its webhook)."""
+
+    class_name: str
+    annotations: dict[str, str] = field(default_factory=dict)
+    tls_secret: str | None = None
+    ready: list[pulumi.Resource] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ClusterHandle:
     name: pulumi.Output[str]
     provider: k8s.Provider
@@ -67,6 +79,8 @@ class ClusterHandle:
     managed_prometheus: Callable[[str, str], pulumi.Output[dict[str, Any]]] | None = None
     # Where the cloud (or the config) offers a Redis for GCS fault tolerance: (name, team) -> its Redis.
     gcs_redis: Callable[[str, str], GcsRedis] | None = None
+    # Where the cloud layer installs an ingress controller (the AWS Load Balancer Controller): how to use it.
+    ingress: IngressSupport | None = None
 
 
 class CloudLayer(Protocol):

@@ -25,6 +25,7 @@ from policies import (
     ray_auth,
     ray_workloads,
     s3,
+    sso,
     supply_chain,
     tagging,
     team_access,
@@ -56,4 +57,5 @@ ALL_POLICIES: list[Rule] = [
     *karpenter.POLICIES,
     *team_access.POLICIES,
     *ray_auth.POLICIES,
+    *sso.POLICIES,
 ]

@@ -448,8 +448,9 @@ def test_every_rule_has_a_case():
     from tests.test_policy_gcp import GCP_CASES
     from tests.test_policy_karpenter import KARPENTER_CASES
     from tests.test_policy_kubernetes import KUBERNETES_CASES
+    from tests.test_policy_sso import SSO_CASES
 
-    cases = [*CASES, *AWS_CASES, *GCP_CASES, *KUBERNETES_CASES, *COST_CASES, *KARPENTER_CASES]
+    cases = [*CASES, *AWS_CASES, *GCP_CASES, *KUBERNETES_CASES, *COST_CASES, *KARPENTER_CASES, *SSO_CASES]
     assert {c.policy for c in cases} == {p.name for p in ALL_POLICIES}
 
 
