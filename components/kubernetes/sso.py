@@ -130,7 +130,14 @@ def proxy_deployment(app: ProxiedApp, args: SsoArgs) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": app.name, "namespace": NAMESPACE, "labels": {**args.cost_labels, **_labels(app)}},
+        "metadata": {
+            "name": app.name,
+            "namespace": NAMESPACE,
+            "labels": {**args.cost_labels, **_labels(app)},
+            # The proxies start once the administrators have put the OIDC client secret into the namespace this
+            # creates; `pulumi up` does not wait for that.
+            "annotations": {"pulumi.com/skipAwait": "true"},
+        },
         "spec": {
             "replicas": args.replicas,
             "selector": {"matchLabels": _labels(app)},
