@@ -31,7 +31,8 @@ def _pod_spec(deployment: Subject) -> dict[str, Any]:
 
 
 def _pod_labels(deployment: Subject) -> dict[str, Any]:
-    return mapping(metadata(mapping(mapping(deployment.get("spec")).get("template"))).get("labels"))
+    template = mapping(mapping(deployment.get("spec")).get("template"))
+    return mapping(mapping(template.get("metadata")).get("labels"))
 
 
 def proxy_containers(deployment: Subject) -> list[dict[str, Any]]:

@@ -116,3 +116,48 @@ PROXY = "quay.io/oauth2-proxy/oauth2-proxy:v7.12.0"
 )
 def test_what_counts_as_naming_the_groups(container, violations):
     assert len(list(sso._group_restricted(_deployment(container), {}))) == violations
+
+
+def _ingress(annotations: dict, class_name: str | None = "alb", tls: list | None = None) -> Subject:
+    spec: dict = {"ingressClassName": class_name} if class_name else {}
+    if tls:
+        spec["tls"] = tls
+    props = {"metadata": {"name": "i", "annotations": annotations}, "spec": spec}
+    return Subject(INGRESS, "i", "urn:i", props, False, {})
+
+
+ALB_CONFIG = {"albClasses": ["alb"]}
+HTTPS = {f"{ALB}listen-ports": '[{"HTTPS": 443}]', f"{ALB}certificate-arn": "arn:aws:acm:x"}
+
+
+@pytest.mark.parametrize(
+    ("ingress", "internal", "https"),
+    [
+        (_ingress({f"{ALB}scheme": "internal", **HTTPS}), 0, 0),
+        (_ingress({**HTTPS}), 1, 0),
+        (_ingress({f"{ALB}scheme": "internal"}), 0, 2),
+        (_ingress({f"{ALB}scheme": "internal", f"{ALB}listen-ports": "not json"}), 0, 1),
+        (_ingress({f"{ALB}scheme": "internal", f"{ALB}listen-ports": '[{"HTTPS": 443}]'}, tls=[{"x": 1}]), 0, 0),
+        (_ingress({"kubernetes.io/ingress.class": "alb"}, class_name=None), 1, 2),
+        (_ingress({}, class_name="nginx"), 0, 0),
+    ],
+)
+def test_what_the_alb_rules_judge(ingress, internal, https):
+    assert len(list(sso._alb_internal(ingress, ALB_CONFIG))) == internal
+    assert len(list(sso._alb_https(ingress, ALB_CONFIG))) == https
+
+
+def test_only_a_service_selecting_the_proxy_pods_counts_as_its_layer():
+    labels = {"app.kubernetes.io/name": "oauth2-proxy", "app.kubernetes.io/instance": "ray-a"}
+    template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "p", "image": PROXY}]}}
+    props = {"metadata": {"namespace": "sso"}, "spec": {"template": template}}
+    proxy = Subject(DEPLOYMENT, "d", "urn:d", props, False, {})
+
+    def service(selector: dict) -> Subject:
+        return Subject("kubernetes:core/v1:Service", "s", "urn:s", {"spec": {"selector": selector}}, False, {})
+
+    assert sso.oauth2_proxy_behind([proxy], "sso", service(labels))
+    assert not sso.oauth2_proxy_behind([proxy], "other", service(labels))
+    assert not sso.oauth2_proxy_behind([proxy], "sso", service({"app": "grafana"}))
+    assert not sso.oauth2_proxy_behind([proxy], "sso", service({}))
+    assert not sso.oauth2_proxy_behind([proxy], "sso", None)

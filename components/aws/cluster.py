@@ -21,7 +21,7 @@ from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
 from components.aws.prometheus import managed_prometheus
 from components.aws.storage import ArtifactStore, ArtifactStoreArgs
-from components.handle import ClusterHandle, ObjectStore
+from components.handle import ClusterHandle, IngressSupport, ObjectStore
 from components.nodes import ManagedPool
 
 
@@ -185,7 +185,7 @@ class AwsCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
             )
             ready.append(karpenter)
-        ingress = None
+        ingress: IngressSupport | None = None
         if args.ingress_certificate_arn is not None:
             ingress = LoadBalancerController(
                 f"{name}-load-balancer",
