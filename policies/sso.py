@@ -22,6 +22,14 @@ INGRESS = ("kubernetes:networking.k8s.io/v1:Ingress",)
 RELEASE = ("kubernetes:helm.sh/v3:Release",)
 OAUTH2_PROXY_REPOSITORY = parse_image(versions.OAUTH2_PROXY_IMAGE).repository
 ALB = "alb.ingress.kubernetes.io/"
+_ALB_CONFIG = {
+    "albClasses": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": ["alb"],
+        "description": "The IngressClasses the AWS Load Balancer Controller serves.",
+    }
+}
 # Flags that let requests through without the login (or its group check).
 BYPASS_FLAGS = ("--skip-auth-regex", "--skip-auth-route", "--skip-jwt-bearer-tokens", "--skip-auth-preflight")
 
@@ -149,7 +157,7 @@ POLICIES: list[Rule] = [
         severity=Severity.HIGH,
         types=INGRESS,
         check=_alb_internal,
-        config={"albClasses": {"type": "array", "items": {"type": "string"}, "default": ["alb"]}},
+        config=_ALB_CONFIG,
         description="An Ingress served by the AWS Load Balancer Controller gets an internal ALB, never an "
         "internet-facing one.",
         remediation=f"Set {ALB}scheme: internal; reach the UIs from the VPC (VPN, peering) or use `rayplat connect`.",
@@ -161,7 +169,7 @@ POLICIES: list[Rule] = [
         severity=Severity.HIGH,
         types=INGRESS,
         check=_alb_https,
-        config={"albClasses": {"type": "array", "items": {"type": "string"}, "default": ["alb"]}},
+        config=_ALB_CONFIG,
         description="An ALB Ingress listens on HTTPS only, with a certificate.",
         remediation=f"Set {ALB}listen-ports: '[{{\"HTTPS\": 443}}]' and {ALB}certificate-arn "
         "(access.ingress.certificateArn).",
