@@ -62,7 +62,7 @@ CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.34.1"
 AWS_LOAD_BALANCER_CONTROLLER = HelmChart("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts")
 AWS_LOAD_BALANCER_CONTROLLER_VERSION = "v3.5.0"
 # oauth2-proxy: the SSO login and the group check in front of each team's Ray dashboard and of Grafana.
-OAUTH2_PROXY_IMAGE = "quay.io/oauth2-proxy/oauth2-proxy:v7.13.0"
+OAUTH2_PROXY_IMAGE = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3"
 
 # EKS managed add-ons. Versions are those AWS publishes for Kubernetes 1.34
 # (`aws eks describe-addon-versions --kubernetes-version 1.34`).
