@@ -58,6 +58,14 @@ KUEUE = HelmChart("kueue", "0.19.2", "oci://registry.k8s.io/kueue/charts")
 CLUSTER_AUTOSCALER = HelmChart("cluster-autoscaler", "9.52.1", "https://kubernetes.github.io/autoscaler")
 CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.34.1"
 
+# The AWS Load Balancer Controller (app v3.5.0): the controller that serves the platform's Ingresses on EKS
+# with internal ALBs (access.ingress). Its IAM policy is components/aws/load_balancer.py's, narrowed from
+# upstream docs/install/iam_policy.json at the same version.
+AWS_LOAD_BALANCER_CONTROLLER = HelmChart("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts")
+AWS_LOAD_BALANCER_CONTROLLER_VERSION = "v3.5.0"
+# oauth2-proxy: the SSO login and the group check in front of each team's Ray dashboard and of Grafana.
+OAUTH2_PROXY_IMAGE = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3"
+
 # EKS managed add-ons. Versions are those AWS publishes for Kubernetes 1.34
 # (`aws eks describe-addon-versions --kubernetes-version 1.34`).
 EKS_ADDONS = {

@@ -53,6 +53,18 @@ class GcsRedis:
 
 
 @dataclass(frozen=True)
+class IngressSupport:
+    """The ingress controller that serves the platform's Ingresses: its class, the annotations each Ingress
+    needs from it, the TLS Secret it terminates HTTPS with (None where the load balancer holds the
+    certificate), and what must run before an Ingress is admitted (the controller and its webhook)."""
+
+    class_name: str
+    annotations: dict[str, str] = field(default_factory=dict)
+    tls_secret: str | None = None
+    ready: list[pulumi.Resource] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ClusterHandle:
     name: pulumi.Output[str]
     provider: k8s.Provider
@@ -75,6 +87,8 @@ class ClusterHandle:
     # Where the cloud offers a StorageClass whose volumes are encrypted and retained (reclaimPolicy Retain):
     # () -> its name and what a claim of it waits for (KubeRay's RocksDB GCS store lives on such a volume).
     retained_storage_class: Callable[[], tuple[pulumi.Input[str], list[pulumi.Resource]]] | None = None
+    # Where the cloud layer installs an ingress controller (the AWS Load Balancer Controller): how to use it.
+    ingress: IngressSupport | None = None
 
 
 class CloudLayer(Protocol):

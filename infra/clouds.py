@@ -68,6 +68,7 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
             for team in config.teams
             if team.aws is not None
         ],
+        ingress_certificate_arn=config.access.ingress.certificate_arn if config.access.ingress else None,
     )
     return AwsCluster(stack, args)
 

@@ -11,6 +11,7 @@ from components.handle import CloudLayer
 from components.kubernetes.platform import KubernetesPlatform, Monitoring, RayWorkloads
 from components.kubernetes.teams import TeamWorkloads
 from components.kubernetes.tenancy import GpuShare, TeamSpec
+from infra.access import sso_access
 from infra.clouds import aws_cluster, existing_cluster, gcp_cluster
 from infra.cost import cost_controls, cost_output, gpu_hourly_prices
 from stackconfig.platform import PlatformConfig
@@ -63,6 +64,7 @@ def build_platform(config: PlatformConfig) -> None:
     )
 
     cost_controls(stack, config, cloud)
+    sso_access(stack, config, handle, after=[kubernetes])
 
     pulumi.export("cloud", config.cloud)
     for name, value in cloud.outputs.items():

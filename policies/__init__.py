@@ -26,6 +26,7 @@ from policies import (
     ray_auth,
     ray_workloads,
     s3,
+    sso,
     supply_chain,
     tagging,
     team_access,
@@ -58,4 +59,5 @@ ALL_POLICIES: list[Rule] = [
     *team_access.POLICIES,
     *ray_auth.POLICIES,
     *gcs_redis.POLICIES,
+    *sso.POLICIES,
 ]

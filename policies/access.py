@@ -8,7 +8,9 @@ What counts as an authenticating layer in front of an Ingress (docs/policies.md 
   ``cognito`` with its identity-provider annotation, and unauthenticated requests not allowed through;
 - GKE Identity-Aware Proxy: a BackendConfig with ``spec.iap.enabled`` named by the backend Service's
   ``cloud.google.com/backend-config`` annotation (Ingress), or a GCPBackendPolicy with
-  ``spec.default.iap.enabled`` on the backend Service (Gateway API HTTPRoute).
+  ``spec.default.iap.enabled`` on the backend Service (Gateway API HTTPRoute);
+- oauth2-proxy as the Ingress's backend: the backend Service selects a Deployment of its image (policies/sso.py,
+  which also requires the proxy to name the groups it lets through).
 Basic authentication is not one: a shared password, no identity, no second factor.
 """
 
@@ -33,6 +35,7 @@ from policies.objects import (
     team_namespaces,
 )
 from policies.rules import Rule, Subject, as_list, of_type, resource_rule, stack_rule, whole
+from policies.sso import DEPLOYMENT, oauth2_proxy_behind
 
 INGRESS = ("kubernetes:networking.k8s.io/v1:Ingress",)
 HTTP_ROUTE = ("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",)
@@ -183,6 +186,8 @@ def _unauthenticated_routes(subjects: list[Subject], config) -> Iterable[tuple[S
             annotations = mapping(metadata(service).get("annotations")) if service else {}
             if is_ingress and _iap_backend_config(subjects, namespace, _backend_config_names(annotations, port)):
                 continue
+            if is_ingress and oauth2_proxy_behind(subjects, namespace, service):
+                continue
             if not is_ingress and _iap_backend_policy(subjects, namespace, name):
                 continue
             yield route, f"routes to {name}:{port} with no authenticating layer (oauth2-proxy, ALB OIDC/Cognito, IAP)"
@@ -289,7 +294,7 @@ POLICIES: list[Rule] = [
         area="kubernetes",
         severity=Severity.CRITICAL,
         types=(*INGRESS, *HTTP_ROUTE, *RELEASE),
-        reads=(*SERVICE, *BACKEND_CONFIG, *BACKEND_POLICY),
+        reads=(*SERVICE, *BACKEND_CONFIG, *BACKEND_POLICY, *DEPLOYMENT),
         check=_ingress_authenticated,
         config=_INGRESS_CONFIG,
         description="No Ingress, route or chart-made public Service reaches a Ray dashboard, Grafana or Prometheus "

@@ -8,6 +8,7 @@ from pydantic import field_validator
 
 from catalog.labels import LABEL_VALUE
 from catalog.tagging import REQUIRED_COST_TAGS, aws_tag_problems
+from stackconfig.access import AccessConfig
 from stackconfig.aws import AwsConfig, NetworkConfig
 from stackconfig.base import ConfigModel, raise_problems
 from stackconfig.cluster import LOG_RETENTION_DAYS, ClusterConfig
@@ -35,6 +36,7 @@ class PlatformConfig(ConfigModel):
     ray: RayConfig = RayConfig()
     teams: list[TeamConfig] = []
     costs: CostsConfig = CostsConfig()
+    access: AccessConfig = AccessConfig()
     tags: dict[str, str]
 
     @property

@@ -9,6 +9,7 @@ from catalog.aws_instances import GPU_INSTANCE_TYPES
 from catalog.capacity import max_gpus
 from catalog.gcp_machines import GPU_MACHINES
 from catalog.tagging import GCP_LABEL_KEY, GCP_LABEL_VALUE
+from stackconfig.access import access_problems
 from stackconfig.base import raw_bool, raw_int, raw_list, raw_mapping
 from stackconfig.cluster import LOG_RETENTION_DAYS
 from stackconfig.gcp import GKE_CLUSTER_NAME
@@ -65,6 +66,7 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         yield from _gcp_rules(raw, tags)
     yield from _team_enforcers(raw)
     yield from team_identity_problems(raw)
+    yield from access_problems(raw)
 
 
 def _present(raw: Mapping[str, Any], path: str) -> bool:

@@ -26,6 +26,8 @@ def _permission_documents(plan):
 # conditions each resource can meet (AMIs and subnets carry no cluster tag), which parliament reads statement
 # by statement; IAM grants a request when every resource is allowed by some statement.
 KARPENTER_SPLIT = {"RESOURCE_MISMATCH"}
+# The AWS Load Balancer Controller's two reviewed parliament gaps: tests/test_ingress_access.py lints it precisely.
+LOAD_BALANCER_GAPS = {"RESOURCE_MISMATCH", "UNKNOWN_CONDITION_FOR_ACTION"}
 
 
 def test_every_iam_document_passes_parliament(plan):
@@ -34,7 +36,9 @@ def test_every_iam_document_passes_parliament(plan):
     assert len(documents) >= 3
     for name, document in documents:
         findings = analyze_policy_string(json.dumps(document)).findings
-        ignored = KARPENTER_SPLIT if name == f"{plan.stack}-karpenter" else set()
+        ignored = {f"{plan.stack}-karpenter": KARPENTER_SPLIT, f"{plan.stack}-load-balancer": LOAD_BALANCER_GAPS}.get(
+            name, set()
+        )
         assert [f for f in findings if f.issue not in ignored] == [], (
             f"{name}: {[(f.issue, f.detail) for f in findings]}"
         )

@@ -449,8 +449,18 @@ def test_every_rule_has_a_case():
     from tests.test_policy_gcs_redis import GCS_REDIS_CASES
     from tests.test_policy_karpenter import KARPENTER_CASES
     from tests.test_policy_kubernetes import KUBERNETES_CASES
+    from tests.test_policy_sso import SSO_CASES
 
-    cases = [*CASES, *AWS_CASES, *GCP_CASES, *KUBERNETES_CASES, *COST_CASES, *KARPENTER_CASES, *GCS_REDIS_CASES]
+    cases = [
+        *CASES,
+        *AWS_CASES,
+        *GCP_CASES,
+        *KUBERNETES_CASES,
+        *COST_CASES,
+        *KARPENTER_CASES,
+        *GCS_REDIS_CASES,
+        *SSO_CASES,
+    ]
     assert {c.policy for c in cases} == {p.name for p in ALL_POLICIES}
 
 

@@ -16,11 +16,12 @@ from components.aws.eks import EksCluster, EksClusterArgs, TeamAccess
 from components.aws.gcs_store import GcsStoreArgs, gcs_store_factory
 from components.aws.identity import artifact_binder
 from components.aws.karpenter import Karpenter, KarpenterArgs, KarpenterPoolOptions
+from components.aws.load_balancer import LoadBalancerArgs, LoadBalancerController
 from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
 from components.aws.prometheus import managed_prometheus
 from components.aws.storage import ArtifactStore, ArtifactStoreArgs
-from components.handle import ClusterHandle, ObjectStore
+from components.handle import ClusterHandle, IngressSupport, ObjectStore
 from components.nodes import ManagedPool
 
 
@@ -54,6 +55,9 @@ class AwsClusterArgs:
     karpenter: dict[str, KarpenterPoolOptions] | None = None
     karpenter_replicas: int = 1
     team_access: list[TeamAccess] = field(default_factory=list)
+    # The ACM certificate of the platform's internal ALB (access.ingress): installs the AWS Load Balancer
+    # Controller that serves its Ingresses. None: no controller.
+    ingress_certificate_arn: str | None = None
 
 
 class AwsCluster(pulumi.ComponentResource):
@@ -181,6 +185,25 @@ class AwsCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
             )
             ready.append(karpenter)
+        ingress: IngressSupport | None = None
+        if args.ingress_certificate_arn is not None:
+            ingress = LoadBalancerController(
+                f"{name}-load-balancer",
+                LoadBalancerArgs(
+                    cluster_name=cluster_name,
+                    region=region,
+                    vpc_id=self.vpc_id,
+                    certificate_arn=args.ingress_certificate_arn,
+                    oidc=self.eks.oidc,
+                    system_pool=system_spec,
+                    replicas=2 if args.protect else 1,
+                    tags=tags,
+                ),
+                aws_provider=provider,
+                k8s_provider=k8s_provider,
+                account=account,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
+            ).ingress
 
         self.handle = ClusterHandle(
             name=self.eks.name,
@@ -202,6 +225,7 @@ class AwsCluster(pulumi.ComponentResource):
             ready=ready,
             karpenter=args.karpenter is not None,
             retained_storage_class=lambda: (storage_class.metadata.name, [storage_class]),
+            ingress=ingress,
             gcs_redis=gcs_store_factory(
                 GcsStoreArgs(
                     vpc_id=self.vpc_id,

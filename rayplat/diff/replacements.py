@@ -161,6 +161,8 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "gcp:storage/bucket:Bucket": ("name", "location", "project"),
     "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", *_GCP_IAM_MEMBER),
     # Kubernetes
+    # Kubernetes refuses a new selector for a Deployment, and a new cluster IP for a Service.
+    "kubernetes:apps/v1:Deployment": (*_K8S, "spec.selector"),
     "kubernetes:core/v1:ConfigMap": _K8S,
     "kubernetes:core/v1:LimitRange": _K8S,
     "kubernetes:core/v1:Namespace": _K8S,
@@ -177,6 +179,7 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     ),
     "kubernetes:core/v1:ResourceQuota": _K8S,
     "kubernetes:core/v1:Secret": (*_K8S, "type"),
+    "kubernetes:core/v1:Service": (*_K8S, "spec.clusterIP", "spec.clusterIPs"),
     "kubernetes:core/v1:ServiceAccount": _K8S,
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
     "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": _K8S,
@@ -187,6 +190,7 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "kubernetes:monitoring.coreos.com/v1:PodMonitor": _K8S,
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _K8S,
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": _K8S,
+    "kubernetes:networking.k8s.io/v1:Ingress": _K8S,
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": _K8S,
     "kubernetes:policy/v1:PodDisruptionBudget": _K8S,
     "kubernetes:ray.io/v1:RayCluster": _K8S,
