@@ -19,6 +19,9 @@ KUBERNETES_VERSION = "1.34"
 RAY_VERSION = "2.60.0"
 RAY_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311"
 RAY_GPU_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311-gpu"
+# The MLflow client the example jobs install through their runtime environment (the Ray images lack it);
+# the same pin as pyproject.toml's dev extra, which the tests run the examples with.
+MLFLOW_CLIENT = "mlflow-skinny==3.18.0"
 
 KUBERAY_VERSION = "1.7.0"
 KUBERAY_OPERATOR = HelmChart("kuberay-operator", KUBERAY_VERSION, "https://ray-project.github.io/kuberay-helm/")

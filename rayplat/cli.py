@@ -387,6 +387,56 @@ def audit(
         raise typer.Exit(code=1)
 
 
+team_app = typer.Typer(
+    help="What a team's ML engineers submit: manifests generated from the stack.", no_args_is_help=True
+)
+app.add_typer(team_app, name="team")
+
+
+@team_app.command("job-template")
+def job_template(
+    stack: StackOption,
+    team: Annotated[str, typer.Option("--team", "-t", help="The team's name (teams[].name)")],
+    outputs: Annotated[
+        Path | None,
+        typer.Option("--outputs", help="The stack's outputs (`pulumi stack output --json > FILE`): the bucket"),
+    ] = None,
+    stacks_dir: StacksDirOption = STACKS_DIR,
+    name: Annotated[str, typer.Option("--name", help="The RayJob's name")] = "train",
+    pool: Annotated[str | None, typer.Option("--pool", help="GPU pool (default: the team's first)")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="GPU workers (one node each)")] = 1,
+    entrypoint: Annotated[
+        str | None, typer.Option("--entrypoint", help="Command (default: docs/examples/train_mlflow.py)")
+    ] = None,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow tracking server URI")] = None,
+) -> None:
+    """Print a team's RayJob (YAML) with a GPU worker group, submitted through the team's Kueue queue."""
+    from components.kubernetes.rayjob import to_yaml
+    from rayplat.plan.engine import read_stack_config
+    from rayplat.templates import BUCKET_PLACEHOLDER, JobOptions, TemplateError
+    from rayplat.templates import job_template as build
+    from stackconfig.loading import parse_config, project_keys
+
+    try:
+        config = parse_config(project_keys(read_stack_config(stack, stacks_dir)), source=f"stack '{stack}'")
+    except (ConfigError, FileNotFoundError) as exc:
+        raise _fail(exc) from None
+    bucket = _read_outputs(outputs).get("artifactBucketUri") if outputs is not None else None
+    if bucket is None:
+        errors.print(
+            f"note: no artifactBucketUri (pass --outputs): the storage prefix says {BUCKET_PLACEHOLDER}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    options = JobOptions(name=name, pool=pool, workers=workers, entrypoint=entrypoint, tracking_uri=tracking_uri)
+    try:
+        manifest = build(config, team, bucket or BUCKET_PLACEHOLDER, options)
+    except TemplateError as exc:
+        raise _fail(exc) from None
+    console.out(to_yaml(manifest), end="", highlight=False)
+
+
 def _read_outputs(path: Path) -> dict:
     from rayplat.runbooks.outputs import OutputsError, read_outputs
 

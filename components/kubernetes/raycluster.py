@@ -59,6 +59,12 @@ def _env(spec: RayClusterSpec) -> list[dict[str, str]]:
     return [{"name": "RAYPLAT_STORAGE_URI", "value": spec.storage_uri}]
 
 
+def tolerations(pool: PoolSpec) -> list[dict[str, str]]:
+    """Any GPU taint, and each other taint the pool carries exactly as it carries it."""
+    own = [{"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]} for t in pool.taints]
+    return [GPU_TOLERATION, *(t for t in own if t["key"] != GPU_RESOURCE)]
+
+
 def _worker_group(spec: RayClusterSpec, pool: PoolSpec) -> dict[str, Any]:
     gpus = pool.gpus_per_node
     return {
@@ -72,7 +78,7 @@ def _worker_group(spec: RayClusterSpec, pool: PoolSpec) -> dict[str, Any]:
                 "serviceAccountName": spec.service_account,
                 "securityContext": pod_security_context(),
                 "nodeSelector": dict(pool.selector),
-                "tolerations": [GPU_TOLERATION],
+                "tolerations": tolerations(pool),
                 "containers": [
                     {
                         "name": "ray-worker",
@@ -181,19 +187,25 @@ def example_ray_job(namespace: str, queue: str, storage_uri: str) -> dict[str, A
             "shutdownAfterJobFinishes": True,
             "ttlSecondsAfterFinished": 60,
             "rayClusterSpec": cluster,
-            "submitterPodTemplate": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "securityContext": pod_security_context(),
-                    "containers": [
-                        {
-                            "name": "submitter",
-                            "image": versions.RAY_IMAGE,
-                            "securityContext": container_security_context(),
-                            "resources": _resources("500m", "1Gi"),
-                        }
-                    ],
-                }
-            },
+            "submitterPodTemplate": submitter_pod_template(),
         },
     }
+
+
+def submitter_pod_template(node_selector: dict[str, str] | None = None) -> dict[str, Any]:
+    """The pod through which KubeRay submits a RayJob (under Kueue it counts against the queue's quota too)."""
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "securityContext": pod_security_context(),
+        "containers": [
+            {
+                "name": "submitter",
+                "image": versions.RAY_IMAGE,
+                "securityContext": container_security_context(),
+                "resources": _resources("500m", "1Gi"),
+            }
+        ],
+    }
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
+    return {"spec": spec}
