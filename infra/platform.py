@@ -9,6 +9,7 @@ import pulumi
 from catalog import versions
 from components.handle import CloudLayer
 from components.kubernetes.platform import KubernetesPlatform, Monitoring, RayWorkloads
+from components.kubernetes.rayservice import TeamServe
 from components.kubernetes.teams import TeamWorkloads
 from components.kubernetes.tenancy import GpuShare, TeamSpec
 from infra.clouds import aws_cluster, existing_cluster, gcp_cluster
@@ -33,7 +34,19 @@ def team_workloads(team: TeamConfig) -> TeamWorkloads:
         memory=team.memory,
         gpu_shares=shares,
     )
-    return TeamWorkloads(spec, team.ray_cluster.max_workers_per_pool if team.ray_cluster else None)
+    serve = None
+    if team.serve is not None:
+        settings = team.serve
+        serve = TeamServe(
+            pool=settings.pool or next(iter(team.gpu_quota)),
+            min_replicas=settings.min_replicas,
+            max_replicas=settings.max_replicas,
+            gpus_per_replica=settings.gpus_per_replica,
+            import_path=settings.import_path,
+            deployment=settings.deployment,
+            code_archive=settings.code_archive,
+        )
+    return TeamWorkloads(spec, team.ray_cluster.max_workers_per_pool if team.ray_cluster else None, serve)
 
 
 def build_platform(config: PlatformConfig) -> None:

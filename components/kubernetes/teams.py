@@ -15,6 +15,7 @@ from components.kubernetes import manifests, tenancy
 from components.kubernetes.kuberay import NAMESPACE as KUBERAY_NAMESPACE
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
 from components.kubernetes.raycluster import RayClusterSpec, ray_cluster
+from components.kubernetes.rayservice import TeamServe, team_ray_service
 from components.options import child_options
 
 KUEUE_NAMESPACE = "kueue-system"
@@ -26,6 +27,8 @@ class TeamWorkloads:
     team: tenancy.TeamSpec
     # A standing RayCluster for the team, with at most this many workers per GPU pool (None: no cluster).
     ray_cluster_max_workers: int | None = None
+    # A Ray Serve application (a RayService) for the team (None: none).
+    serve: TeamServe | None = None
 
 
 def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
@@ -116,6 +119,14 @@ class Team(pulumi.ComponentResource):
                 handle,
                 pulumi.ResourceOptions.merge(queued, pulumi.ResourceOptions(depends_on=[account])),
             )
+        if workloads.serve is not None:
+            self._ray_service(
+                name,
+                team,
+                workloads.serve,
+                handle,
+                pulumi.ResourceOptions.merge(queued, pulumi.ResourceOptions(depends_on=[account])),
+            )
         self.register_outputs({"namespace": team.namespace})
 
     def _ray_cluster(
@@ -144,5 +155,33 @@ class Team(pulumi.ComponentResource):
             kind="RayCluster",
             metadata=manifest.apply(lambda m: m["metadata"]),
             spec=manifest.apply(lambda m: m["spec"]),
+            opts=opts,
+        )
+
+    def _ray_service(
+        self, name: str, team: tenancy.TeamSpec, serve: TeamServe, handle: ClusterHandle, opts: pulumi.ResourceOptions
+    ) -> None:
+        (pool,) = [p for p in handle.gpu_pools if p.name == serve.pool]
+
+        def manifest(uri: str) -> dict[str, Any]:
+            base = RayClusterSpec(
+                name=team.name,
+                namespace=team.namespace,
+                service_account=TEAM_SERVICE_ACCOUNT,
+                queue=tenancy.LOCAL_QUEUE,
+                storage_uri=f"{uri}/teams/{team.name}",
+                system_pool=handle.system_pool,
+                gpu_pools=[pool],
+                max_workers_per_pool=1,
+            )
+            return team_ray_service(base, pool, serve)
+
+        service = handle.object_store.uri.apply(manifest)
+        k8s.apiextensions.CustomResource(
+            f"{name}-ray-service",
+            api_version="ray.io/v1",
+            kind="RayService",
+            metadata=service.apply(lambda m: m["metadata"]),
+            spec=service.apply(lambda m: m["spec"]),
             opts=opts,
         )

@@ -128,6 +128,7 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _K8S,
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": _K8S,
     "kubernetes:ray.io/v1:RayCluster": _K8S,
+    "kubernetes:ray.io/v1:RayService": _K8S,
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": (*_K8S, "roleRef"),
     "kubernetes:storage.k8s.io/v1:StorageClass": (
         *_K8S,
