@@ -42,6 +42,10 @@ def test_every_example_manifest_names_code_that_exists():
 
 @pytest.fixture(scope="module")
 def local_ray():
+    # Without RAY_AUTH_MODE, a local Ray 2.60 writes a token to ~/.ray/auth_token, and every later `ray start`
+    # on the machine then demands it: this loopback-only Ray runs without, and leaves nothing behind.
+    patch = pytest.MonkeyPatch()
+    patch.setenv("RAY_AUTH_MODE", "disabled")
     sys.path.insert(0, str(EXAMPLES_DIR))
     ray.init(
         num_cpus=4,
@@ -55,6 +59,7 @@ def local_ray():
     finally:
         ray.shutdown()
         sys.path.remove(str(EXAMPLES_DIR))
+        patch.undo()
 
 
 @pytest.fixture
@@ -62,6 +67,10 @@ def tracking(tmp_path, monkeypatch):
     for key, value in FILE_STORE.items():
         monkeypatch.setenv(key, value)
     return f"file://{tmp_path}/mlruns"
+
+
+def test_the_local_ray_left_no_token_that_would_lock_later_heads(local_ray):
+    assert not (Path.home() / ".ray" / "auth_token").exists()
 
 
 def _runs(tracking_uri: str, experiment: str):
