@@ -6,6 +6,8 @@ metrics ports; undeclared, a PodMonitor that names them scrapes nothing.
 
 RAY_METRICS_PORTS = {"metrics": 8080, "as-metrics": 44217, "dash-metrics": 44227}
 RAY_SERVICE_PORTS = {"gcs": 6379, "dashboard": 8265, "client": 10001, "serve": 8000}
+# The head's GCS, dashboard (and Jobs API) and client ports: no authentication by default.
+RAY_HEAD_PORTS = tuple(RAY_SERVICE_PORTS[name] for name in ("gcs", "dashboard", "client"))
 
 
 def head_container_ports() -> list[dict]:

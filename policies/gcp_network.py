@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from pulumi_policy import Severity
 
-from policies.network import RAY_PORTS
+from catalog.ray_ports import RAY_HEAD_PORTS
 from policies.rules import Rule, Subject, as_list, resource_rule
 
 FIREWALL = ("gcp:compute/firewall:Firewall",)
@@ -16,7 +16,7 @@ SUBNETWORK = ("gcp:compute/subnetwork:Subnetwork",)
 ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
 # Protocols that can carry each port's service: TCP for all of them, and UDP for RDP too.
 _TCP = ("tcp", "6", "all")
-_PROTOCOLS = {22: _TCP, 3389: (*_TCP, "udp", "17"), **{port: _TCP for port in RAY_PORTS}}
+_PROTOCOLS = {22: _TCP, 3389: (*_TCP, "udp", "17"), **{port: _TCP for port in RAY_HEAD_PORTS}}
 # Subnets of these purposes carry proxies, not VMs: flow logs and Private Google Access do not apply.
 _PROXY_PURPOSES = ("REGIONAL_MANAGED_PROXY", "GLOBAL_MANAGED_PROXY", "INTERNAL_HTTPS_LOAD_BALANCER")
 
@@ -110,7 +110,7 @@ POLICIES: list[Rule] = [
         severity=Severity.CRITICAL,
         types=FIREWALL,
         check=_firewall_check(
-            {p: "Ray" for p in RAY_PORTS}, "Ray's GCS, dashboard and client have no authentication by default"
+            {p: "Ray" for p in RAY_HEAD_PORTS}, "Ray's GCS, dashboard and client have no authentication by default"
         ),
         description="No firewall admits Ray's GCS (6379), dashboard (8265) or client (10001) port from the internet.",
         remediation="Reach Ray through kubectl port-forward or an authenticating proxy; drop the rule.",

@@ -14,7 +14,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from catalog.labels import GPU_RESOURCE
-from catalog.ray_ports import RAY_SERVICE_PORTS
+from catalog.ray_ports import RAY_HEAD_PORTS
 from policies.objects import (
     TEAM_CONFIG,
     mapping,
@@ -31,8 +31,7 @@ NETWORK_POLICY = ("kubernetes:networking.k8s.io/v1:NetworkPolicy",)
 RESOURCE_QUOTA = ("kubernetes:core/v1:ResourceQuota",)
 LOCAL_QUEUE = ("kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue",)
 CLUSTER_QUEUE = ("kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue",)
-# The head's GCS, dashboard (and Jobs API) and client ports, by number and by KubeRay's port names.
-RAY_PORTS = (RAY_SERVICE_PORTS["gcs"], RAY_SERVICE_PORTS["dashboard"], RAY_SERVICE_PORTS["client"])
+# The head's unauthenticated ports by KubeRay's port names.
 RAY_PORT_NAMES = ("gcs", "gcs-server", "dashboard", "client")
 
 
@@ -110,10 +109,10 @@ def _ray_ports(rule: dict[str, Any]) -> list[Any]:
         number, end = whole(port.get("port")), whole(port.get("endPort"))
         if number is None:
             return ["every port"]
-        if number in RAY_PORT_NAMES or number in RAY_PORTS:
+        if number in RAY_PORT_NAMES or number in RAY_HEAD_PORTS:
             found.append(number)
         elif isinstance(number, int) and isinstance(end, int):
-            found += [p for p in RAY_PORTS if number <= p <= end]
+            found += [p for p in RAY_HEAD_PORTS if number <= p <= end]
     return found
 
 

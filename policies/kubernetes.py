@@ -12,6 +12,7 @@ from pulumi_policy import Severity
 
 from catalog import versions
 from catalog.labels import TEAM_LABEL
+from catalog.ray_ports import RAY_HEAD_PORTS
 from catalog.tagging import REQUIRED_COST_TAGS
 from policies.objects import NAME_LABEL, TEAM_NAMESPACES, mapping, mappings, namespace_labels, parse_image, unpinned
 from policies.ray_pods import RAY_KINDS, cluster_spec, ray_pods, template_pods
@@ -23,7 +24,6 @@ SERVICE = ("kubernetes:core/v1:Service",)
 NAMESPACE = ("kubernetes:core/v1:Namespace",)
 STORAGE_CLASS = ("kubernetes:storage.k8s.io/v1:StorageClass",)
 GPU_RESOURCE = "nvidia.com/gpu"
-RAY_PORTS = (6379, 8265, 10001)
 _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 _DEFAULT_REPOSITORIES = sorted(
     {chart.repository for chart in vars(versions).values() if isinstance(chart, versions.HelmChart)}
@@ -114,7 +114,8 @@ def _no_load_balancer(subject: Subject, _config) -> Iterable[str]:
             return
         selector = mapping(subject.get("spec", "selector"))
         ports = [p.get("port") for p in mappings(subject.get("spec", "ports"))]
-        if "ray.io/cluster" in selector or selector.get("ray.io/node-type") == "head" or set(ports) & set(RAY_PORTS):
+        selects_head = "ray.io/cluster" in selector or selector.get("ray.io/node-type") == "head"
+        if selects_head or set(ports) & set(RAY_HEAD_PORTS):
             yield "a LoadBalancer service exposes a Ray head (GCS, dashboard or client: no authentication)"
         return
     if dig(cluster_spec(subject) or {}, "headGroupSpec", "serviceType") == "LoadBalancer":

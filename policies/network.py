@@ -7,6 +7,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
+from catalog.ray_ports import RAY_HEAD_PORTS
 from policies.rules import Rule, Subject, as_list, resource_rule
 
 KMS_KEY = ("aws:kms/key:Key",)
@@ -16,8 +17,6 @@ GROUP_RULES = (
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
 )
 WORLD = ("0.0.0.0/0", "::/0")
-# Ray's GCS, dashboard and client ports: no authentication by default.
-RAY_PORTS = (6379, 8265, 10001)
 
 
 def _rotation(subject: Subject, _config) -> Iterable[str]:
@@ -67,7 +66,7 @@ def _world_ingress(subject: Subject, config) -> Iterable[str]:
 def _ray_ports(subject: Subject, _config) -> Iterable[str]:
     for rule in _ingress_rules(subject):
         if any(c in WORLD for c in rule["cidrs"]):
-            exposed = [p for p in RAY_PORTS if rule["from"] <= p <= rule["to"]]
+            exposed = [p for p in RAY_HEAD_PORTS if rule["from"] <= p <= rule["to"]]
             if exposed:
                 yield f"Ray ports {', '.join(map(str, exposed))} (no authentication) are open to the internet"
 

@@ -11,14 +11,13 @@ from typing import Any
 from pulumi_policy import Severity
 
 from catalog.labels import GPU_RESOURCE
-from catalog.ray_ports import RAY_SERVICE_PORTS
+from catalog.ray_ports import RAY_HEAD_PORTS
 from policies.objects import mapping, mappings, metadata
 from policies.ray_pods import RAY_KINDS, cluster_spec, job_spec, kind, ray_pods
 from policies.rules import Rule, Subject, resource_rule, whole
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 SERVICE = ("kubernetes:core/v1:Service",)
-RAY_PORTS = {RAY_SERVICE_PORTS[p] for p in ("gcs", "dashboard", "client")}
 SECRET_NAMES = ["*TOKEN*", "*PASSWORD*", "*PASSWD*", "*SECRET*", "*KEY*", "*CREDENTIAL*"]
 # Names that point at a secret rather than hold one.
 REFERENCE_SUFFIXES = ("_FILE", "_PATH", "_DIR")
@@ -47,7 +46,7 @@ def _exposed_ray_service(service: Subject) -> str | None:
     """Why a NodePort or LoadBalancer Service reaches a Ray head, or None."""
     spec = mapping(service.get("spec"))
     selector = mapping(spec.get("selector"))
-    ports = {whole(p.get(k)) for p in mappings(spec.get("ports")) for k in ("port", "targetPort")} & set(RAY_PORTS)
+    ports = {whole(p.get(k)) for p in mappings(spec.get("ports")) for k in ("port", "targetPort")} & set(RAY_HEAD_PORTS)
     if spec.get("type") not in ("NodePort", "LoadBalancer"):
         return None
     if selector.get("ray.io/node-type") == "head" or "ray.io/cluster" in selector or ports:

@@ -11,7 +11,7 @@ from catalog import versions
 from components.kubernetes.raycluster import RayClusterSpec
 from components.kubernetes.rayjob import RayJobSpec, ray_job, to_yaml
 from components.kubernetes.rayservice import TeamServe, team_ray_service
-from components.kubernetes.teams import TEAM_SERVICE_ACCOUNT
+from components.kubernetes.teams import TEAM_SERVICE_ACCOUNT, team_token_secret
 from components.kubernetes.tenancy import LOCAL_QUEUE
 from components.nodes import PoolSpec
 from infra.pools import pool_specs
@@ -71,6 +71,7 @@ def _team_cluster(
         system_pool=system,
         gpu_pools=[pool],
         max_workers_per_pool=1,
+        token_secret=team_token_secret(team_name),
     )
     return cluster, pool
 

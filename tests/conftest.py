@@ -11,6 +11,8 @@ import pytest
 from rayplat import PROJECT_ROOT
 from rayplat.plan import Plan, plan_stack
 from rayplat.plan.engine import read_stack_config
+from stackconfig.errors import ConfigError
+from stackconfig.loading import parse_config, project_keys
 
 STACKS = sorted(
     p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (PROJECT_ROOT / "stacks").glob("Pulumi.*.yaml")
@@ -65,6 +67,13 @@ def set_key(config: dict[str, str], key: str, value) -> dict[str, str]:
 
 def get_key(config: dict[str, str], key: str):
     return json.loads(config[f"ray-platform:{key}"])
+
+
+def config_problems(config: dict[str, str]) -> list[str]:
+    """The problems that refuse a flat config map (the test fails where the config is accepted)."""
+    with pytest.raises(ConfigError) as raised:
+        parse_config(project_keys(config))
+    return raised.value.problems
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,7 @@ from catalog.provider_types import takes
 from catalog.tagging import REQUIRED_COST_TAGS
 from components.gcp.identity import GSA_ANNOTATION, OBJECT_ROLE, account_id, prefix_condition
 from rayplat.plan.engine import read_stack_config
-from stackconfig.errors import ConfigError
-from stackconfig.loading import parse_config, project_keys
-from tests.conftest import get_key, planned, resource, set_key
+from tests.conftest import config_problems, get_key, planned, resource, set_key
 
 
 def _tags(stack):
@@ -183,9 +181,8 @@ GCP_BAD = {
 @pytest.mark.parametrize("case", GCP_BAD, ids=list(GCP_BAD))
 def test_bad_gcp_configs(case):
     mutate, expected = GCP_BAD[case]
-    with pytest.raises(ConfigError) as raised:
-        parse_config(project_keys(mutate(read_stack_config("gcp-dev"))))
-    assert any(expected in p for p in raised.value.problems), raised.value.problems
+    problems = config_problems(mutate(read_stack_config("gcp-dev")))
+    assert any(expected in p for p in problems), problems
 
 
 def test_gcp_outputs():
