@@ -19,8 +19,21 @@ KUBERNETES_VERSION = "1.34"
 RAY_VERSION = "2.60.0"
 # ElastiCache engine of the Ray GCS stores (GCS fault tolerance).
 VALKEY_VERSION = "8.0"
-RAY_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311"
-RAY_GPU_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311-gpu"
+# The Ray images every RayCluster, RayJob and RayService of the platform runs (CPU, and CUDA for GPU workers),
+# from Docker Hub or, where the stack mirrors them (images.mirror), through the cloud's pull-through cache.
+RAY_IMAGE_REPOSITORY = "rayproject/ray"
+RAY_IMAGE = f"{RAY_IMAGE_REPOSITORY}:{RAY_VERSION}-py311"
+RAY_GPU_IMAGE = f"{RAY_IMAGE_REPOSITORY}:{RAY_VERSION}-py311-gpu"
+# The upstream registry of the Ray images, which a pull-through cache mirrors.
+DOCKER_HUB = "registry-1.docker.io"
+
+
+def ray_image(gpu: bool, mirror: str | None = None) -> str:
+    """The Ray image (CUDA for ``gpu``), pulled from ``mirror`` (a registry and path prefix) where given."""
+    image = RAY_GPU_IMAGE if gpu else RAY_IMAGE
+    return f"{mirror.rstrip('/')}/{image}" if mirror else image
+
+
 # The MLflow client the example jobs install through their runtime environment (the Ray images lack it);
 # the same pin as pyproject.toml's dev extra, which the tests run the examples with.
 MLFLOW_CLIENT = "mlflow-skinny==3.18.0"

@@ -67,6 +67,8 @@ class ClusterHandle:
     managed_prometheus: Callable[[str, str], pulumi.Output[dict[str, Any]]] | None = None
     # Where the cloud (or the config) offers a Redis for GCS fault tolerance: (name, team) -> its Redis.
     gcs_redis: Callable[[str, str], GcsRedis] | None = None
+    # The registry path the cloud mirrors Docker Hub under (a pull-through cache), or None: Docker Hub itself.
+    image_mirror: pulumi.Output[str] | None = None
 
 
 class CloudLayer(Protocol):

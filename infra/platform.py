@@ -24,6 +24,18 @@ CLOUD_LAYERS: dict[str, Callable[[str, PlatformConfig], CloudLayer]] = {
 }
 
 
+# The variable the wandb client reads its API key from.
+WANDB_API_KEY = "WANDB_API_KEY"
+
+
+def team_secret_env(team: TeamConfig) -> tuple[tuple[str, str, str], ...]:
+    """The variables the team's Ray containers get from its own Secrets: (variable, Secret, key)."""
+    if team.wandb is None:
+        return ()
+    secret = team.wandb.api_key_secret
+    return ((WANDB_API_KEY, secret.name, secret.key),)
+
+
 def team_workloads(team: TeamConfig) -> TeamWorkloads:
     shares = {pool: GpuShare(q.nominal, q.borrowing_limit, q.lending_limit) for pool, q in team.gpu_quota.items()}
     spec = TeamSpec(
@@ -53,6 +65,7 @@ def team_workloads(team: TeamConfig) -> TeamWorkloads:
         cluster.max_workers_per_pool if cluster else None,
         high_availability=cluster.high_availability if cluster else False,
         serve=serve,
+        secret_env=team_secret_env(team),
     )
 
 
@@ -87,6 +100,11 @@ def build_platform(config: PlatformConfig) -> None:
     pulumi.export("cost", cost_output(config))
     pulumi.export("kuberayVersion", versions.KUBERAY_VERSION)
     pulumi.export("rayVersion", versions.RAY_VERSION)
+    mirror = pulumi.Output.from_input(handle.image_mirror)
+    pulumi.export("rayImageMirror", mirror)
+    pulumi.export(
+        "rayImages", mirror.apply(lambda m: {"cpu": versions.ray_image(False, m), "gpu": versions.ray_image(True, m)})
+    )
     pulumi.export(
         "gpuPools",
         {

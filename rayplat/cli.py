@@ -516,20 +516,20 @@ def job_template(
         config = parse_config(project_keys(read_stack_config(stack, stacks_dir)), source=f"stack '{stack}'")
     except (ConfigError, FileNotFoundError) as exc:
         raise _fail(exc) from None
-    bucket = _read_outputs(outputs).get("artifactBucketUri") if outputs is not None else None
+    stack_outputs = _read_outputs(outputs) if outputs is not None else {}
+    bucket = stack_outputs.get("artifactBucketUri")
     if bucket is None:
-        errors.print(
-            f"note: no artifactBucketUri (pass --outputs): the storage prefix says {BUCKET_PLACEHOLDER}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        _note(f"no artifactBucketUri (pass --outputs): the storage prefix says {BUCKET_PLACEHOLDER}")
     options = JobOptions(name=name, pool=pool, workers=workers, entrypoint=entrypoint, tracking_uri=tracking_uri)
     try:
-        manifest = build(config, team, bucket or BUCKET_PLACEHOLDER, options)
+        manifest = build(config, team, bucket or BUCKET_PLACEHOLDER, options, config.image_mirror(stack))
     except TemplateError as exc:
         raise _fail(exc) from None
     console.out(to_yaml(manifest), end="", highlight=False)
+
+
+def _note(message: str) -> None:
+    errors.print(f"note: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _read_outputs(path: Path) -> dict:

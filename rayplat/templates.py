@@ -14,6 +14,7 @@ from components.kubernetes.rayservice import TeamServe, team_ray_service
 from components.kubernetes.teams import TEAM_SERVICE_ACCOUNT, team_token_secret
 from components.kubernetes.tenancy import LOCAL_QUEUE
 from components.nodes import PoolSpec
+from infra.platform import team_secret_env
 from infra.pools import pool_specs
 from rayplat import PROJECT_ROOT
 from rayplat.plan.engine import read_stack_config
@@ -47,7 +48,7 @@ def team_storage_uri(bucket_uri: str, team: str) -> str:
 
 
 def _team_cluster(
-    config: PlatformConfig, team_name: str, bucket_uri: str, pool_name: str | None
+    config: PlatformConfig, team_name: str, bucket_uri: str, pool_name: str | None, image_mirror: str | None
 ) -> tuple[RayClusterSpec, PoolSpec]:
     """The team's cluster settings and the GPU pool (one the team has quota on) its workers go to."""
     teams = {t.name: t for t in config.teams}
@@ -72,12 +73,17 @@ def _team_cluster(
         gpu_pools=[pool],
         max_workers_per_pool=1,
         token_secret=team_token_secret(team_name),
+        image_mirror=image_mirror,
+        secret_env=team_secret_env(team),
     )
     return cluster, pool
 
 
-def job_template(config: PlatformConfig, team_name: str, bucket_uri: str, options: JobOptions) -> dict[str, Any]:
-    base, pool = _team_cluster(config, team_name, bucket_uri, options.pool)
+def job_template(
+    config: PlatformConfig, team_name: str, bucket_uri: str, options: JobOptions, image_mirror: str | None = None
+) -> dict[str, Any]:
+    """The team's RayJob; ``image_mirror``: where the stack pulls the Ray images through (its image_mirror)."""
+    base, pool = _team_cluster(config, team_name, bucket_uri, options.pool, image_mirror)
     if options.workers < 1:
         raise TemplateError(f"--workers: a job needs at least one GPU worker, not {options.workers}")
     if options.workers > pool.max_size:
@@ -96,7 +102,7 @@ def job_template(config: PlatformConfig, team_name: str, bucket_uri: str, option
 
 
 def service_template(config: PlatformConfig, team_name: str, bucket_uri: str, serve: TeamServe) -> dict[str, Any]:
-    base, pool = _team_cluster(config, team_name, bucket_uri, serve.pool)
+    base, pool = _team_cluster(config, team_name, bucket_uri, serve.pool, None)
     return team_ray_service(base, pool, serve)
 
 

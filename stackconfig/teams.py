@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from catalog.labels import LABEL_VALUE
 from stackconfig.base import ConfigModel, raise_problems, raw_list, raw_mapping, reject
 from stackconfig.cluster import ROLE_ARN
+from stackconfig.existing import SecretKeyConfig
 from stackconfig.pools import MAX_POOL_SIZE
 
 # Namespaces that exist already or that the platform installs into.
@@ -59,6 +60,13 @@ class TeamServeConfig(ConfigModel):
         return self
 
 
+class TeamWandbConfig(ConfigModel):
+    """Weights & Biases for the team's jobs: WANDB_API_KEY from a Secret in the team's namespace (which the team
+    creates; the platform never holds the key), by reference."""
+
+    api_key_secret: SecretKeyConfig
+
+
 class TeamMembersConfig(ConfigModel):
     # The Kubernetes group the cluster's authentication maps the team to (EKS access entries'
     # kubernetesGroups, Google Groups for RBAC on GKE, the IdP's group claim elsewhere).
@@ -98,6 +106,7 @@ class TeamConfig(ConfigModel):
     memory: str = Field(default="128Gi", pattern=r"^\d+(Ki|Mi|Gi|Ti)?$")
     ray_cluster: TeamRayClusterConfig | None = None
     serve: TeamServeConfig | None = None
+    wandb: TeamWandbConfig | None = None
     aws: TeamAwsConfig | None = None
 
     @model_validator(mode="after")

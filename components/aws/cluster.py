@@ -15,6 +15,7 @@ from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.eks import EksCluster, EksClusterArgs, TeamAccess
 from components.aws.gcs_store import GcsStoreArgs, gcs_store_factory
 from components.aws.identity import artifact_binder
+from components.aws.image_cache import EcrImageCache, EcrImageCacheArgs
 from components.aws.karpenter import Karpenter, KarpenterArgs, KarpenterPoolOptions
 from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
@@ -54,6 +55,9 @@ class AwsClusterArgs:
     karpenter: dict[str, KarpenterPoolOptions] | None = None
     karpenter_replicas: int = 1
     team_access: list[TeamAccess] = field(default_factory=list)
+    # An ECR pull-through cache of Docker Hub for the Ray images: (the Secrets Manager ARN of its Docker Hub
+    # credential, the mirror path), or None: the nodes pull from Docker Hub.
+    image_cache: tuple[str, str] | None = None
 
 
 class AwsCluster(pulumi.ComponentResource):
@@ -159,6 +163,7 @@ class AwsCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
         )
         ready: list[pulumi.Resource] = [*addons.addons, storage_class]
+        node_roles: list[pulumi.Input[str]] = [self.eks.node_role.name]
         if args.karpenter is not None:
             karpenter = Karpenter(
                 f"{name}-karpenter",
@@ -181,6 +186,24 @@ class AwsCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
             )
             ready.append(karpenter)
+            node_roles.append(karpenter.node_role.name)
+        image_cache = (
+            EcrImageCache(
+                f"{name}-image-cache",
+                EcrImageCacheArgs(
+                    cluster_name=cluster_name,
+                    credential_arn=args.image_cache[0],
+                    mirror=args.image_cache[1],
+                    node_roles=node_roles,
+                    tags=tags,
+                ),
+                provider=provider,
+                account=account,
+                opts=here,
+            )
+            if args.image_cache
+            else None
+        )
 
         self.handle = ClusterHandle(
             name=self.eks.name,
@@ -217,6 +240,7 @@ class AwsCluster(pulumi.ComponentResource):
             )
             if args.managed_prometheus
             else None,
+            image_mirror=image_cache.mirror if image_cache else None,
         )
         self.outputs = {
             "region": region,

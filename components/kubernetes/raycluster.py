@@ -56,6 +56,10 @@ class RayClusterSpec:
     gcs: GcsStore | None = None
     # The Secret holding the cluster's Ray token (None: the cluster's own, auth_secret_name(name)).
     token_secret: str | None = None
+    # The registry path the Ray images are pulled through (None: Docker Hub).
+    image_mirror: str | None = None
+    # Environment variables set from Secrets: (variable, Secret name, key). Never a value.
+    secret_env: tuple[tuple[str, str, str], ...] = ()
 
 
 def _resources(cpu: str, memory: str, gpus: int = 0) -> dict[str, Any]:
@@ -82,8 +86,12 @@ def container_security_context() -> dict[str, Any]:
     return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
 
-def _env(spec: RayClusterSpec) -> list[dict[str, str]]:
-    return [{"name": "RAYPLAT_STORAGE_URI", "value": spec.storage_uri}]
+def _env(spec: RayClusterSpec) -> list[dict[str, Any]]:
+    from_secrets = [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for name, secret, key in spec.secret_env
+    ]
+    return [{"name": "RAYPLAT_STORAGE_URI", "value": spec.storage_uri}, *from_secrets]
 
 
 def tolerations(pool: PoolSpec) -> list[dict[str, str]]:
@@ -109,7 +117,7 @@ def _worker_group(spec: RayClusterSpec, pool: PoolSpec) -> dict[str, Any]:
                 "containers": [
                     {
                         "name": "ray-worker",
-                        "image": versions.RAY_GPU_IMAGE,
+                        "image": versions.ray_image(gpu=True, mirror=spec.image_mirror),
                         "securityContext": container_security_context(),
                         "ports": worker_container_ports(),
                         "env": _env(spec),
@@ -151,7 +159,7 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
                         "containers": [
                             {
                                 "name": "ray-head",
-                                "image": versions.RAY_IMAGE,
+                                "image": versions.ray_image(gpu=False, mirror=spec.image_mirror),
                                 "securityContext": container_security_context(),
                                 "ports": head_container_ports(),
                                 "env": _env(spec),
@@ -228,7 +236,9 @@ def example_ray_job(namespace: str, queue: str, storage_uri: str) -> dict[str, A
     }
 
 
-def submitter_pod_template(node_selector: dict[str, str] | None = None) -> dict[str, Any]:
+def submitter_pod_template(
+    node_selector: dict[str, str] | None = None, image_mirror: str | None = None
+) -> dict[str, Any]:
     """The pod through which KubeRay submits a RayJob (under Kueue it counts against the queue's quota too)."""
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
@@ -236,7 +246,7 @@ def submitter_pod_template(node_selector: dict[str, str] | None = None) -> dict[
         "containers": [
             {
                 "name": "submitter",
-                "image": versions.RAY_IMAGE,
+                "image": versions.ray_image(gpu=False, mirror=image_mirror),
                 "securityContext": container_security_context(),
                 "resources": _resources("500m", "1Gi"),
             }

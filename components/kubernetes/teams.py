@@ -49,6 +49,8 @@ class TeamWorkloads:
     high_availability: bool = False
     # A Ray Serve application (a RayService) for the team (None: none).
     serve: TeamServe | None = None
+    # Variables the team's Ray containers get from its own Secrets: (variable, Secret, key).
+    secret_env: tuple[tuple[str, str, str], ...] = ()
 
 
 def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
@@ -149,7 +151,7 @@ class Team(pulumi.ComponentResource):
         if workloads.ray_cluster_max_workers is not None:
             self._ray_cluster(name, workloads, handle, opts)
         if workloads.serve is not None:
-            self._ray_service(name, team, workloads.serve, handle, opts)
+            self._ray_service(name, workloads, workloads.serve, handle, opts)
 
     def _ray_cluster(
         self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, opts: pulumi.ResourceOptions
@@ -162,7 +164,7 @@ class Team(pulumi.ComponentResource):
         if gcs is not None:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[2]))
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
-        manifest = pulumi.Output.all(storage, address).apply(
+        manifest = pulumi.Output.all(storage, address, handle.image_mirror).apply(
             lambda v: ray_cluster(
                 RayClusterSpec(
                     name=cluster_name,
@@ -174,6 +176,8 @@ class Team(pulumi.ComponentResource):
                     gpu_pools=pools,
                     max_workers_per_pool=workloads.ray_cluster_max_workers or 0,
                     gcs=GcsStore(v[1], *password) if password else None,
+                    image_mirror=v[2],
+                    secret_env=workloads.secret_env,
                 )
             )
         )
@@ -194,11 +198,12 @@ class Team(pulumi.ComponentResource):
         )
 
     def _ray_service(
-        self, name: str, team: tenancy.TeamSpec, serve: TeamServe, handle: ClusterHandle, opts: pulumi.ResourceOptions
+        self, name: str, workloads: TeamWorkloads, serve: TeamServe, handle: ClusterHandle, opts: pulumi.ResourceOptions
     ) -> None:
+        team = workloads.team
         (pool,) = [p for p in handle.gpu_pools if p.name == serve.pool]
 
-        def manifest(uri: str) -> dict[str, Any]:
+        def manifest(uri: str, mirror: str | None) -> dict[str, Any]:
             base = RayClusterSpec(
                 name=team.name,
                 namespace=team.namespace,
@@ -209,10 +214,12 @@ class Team(pulumi.ComponentResource):
                 gpu_pools=[pool],
                 max_workers_per_pool=1,
                 token_secret=team_token_secret(team.name),
+                image_mirror=mirror,
+                secret_env=workloads.secret_env,
             )
             return team_ray_service(base, pool, serve)
 
-        service = handle.object_store.uri.apply(manifest)
+        service = pulumi.Output.all(handle.object_store.uri, handle.image_mirror).apply(lambda v: manifest(*v))
         k8s.apiextensions.CustomResource(
             f"{name}-ray-service",
             api_version="ray.io/v1",
