@@ -10,10 +10,12 @@ from parliament import analyze_policy_string
 
 from catalog import versions
 from components.aws import iam_documents
+from rayplat.check.engine import load_policy_config, policy_config_path
 from rayplat.plan.engine import read_stack_config
 from rayplat.templates import JobOptions, job_template
 from stackconfig.loading import parse_config, project_keys
 from tests.conftest import config_problems, planned, resource, set_key
+from tests.policy_support import check, outcome
 
 RAY_KINDS = ("kubernetes:ray.io/v1:RayCluster", "kubernetes:ray.io/v1:RayService")
 PROD_MIRROR = "210987654321.dkr.ecr.us-east-1.amazonaws.com/docker-hub"
@@ -137,3 +139,15 @@ def test_bad_image_settings_name_the_key(case):
     images, stack, expected = BAD[case]
     problems = config_problems(set_key(read_stack_config(stack), "images", images))
     assert any(expected in p for p in problems), problems
+
+
+def test_a_mirrored_image_is_allowed_only_under_a_mirror_the_stack_names():
+    plan = planned("prod")
+    (cluster,) = plan.of_type("kubernetes:ray.io/v1:RayCluster")
+    config = load_policy_config(policy_config_path("prod"))
+    passed = outcome(check(plan, config), "image-repository-allowed", cluster.type, cluster.name)
+    assert passed.status == "passed"
+    config["image-repository-allowed"]["dockerHubMirrors"] = ["123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub"]
+    refused = outcome(check(plan, config), "image-repository-allowed", cluster.type, cluster.name)
+    assert refused.status == "failed"
+    assert f"{PROD_MIRROR}/rayproject/ray is not an allowed repository" in refused.message
