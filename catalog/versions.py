@@ -34,6 +34,12 @@ def ray_image(gpu: bool, mirror: str | None = None) -> str:
     return f"{mirror.rstrip('/')}/{image}" if mirror else image
 
 
+# The notebook image: the CPU Ray image with JupyterLab, built by the team from docs/examples/notebook/Dockerfile
+# (Ray publishes no Jupyter variant of rayproject/ray) and pushed under this tag to the team's registry.
+JUPYTERLAB_VERSION = "4.6.6"
+NOTEBOOK_IMAGE_TAG = f"{RAY_VERSION}-py311-jupyterlab{JUPYTERLAB_VERSION}"
+
+
 # The MLflow client the example jobs install through their runtime environment (the Ray images lack it);
 # the same pin as pyproject.toml's dev extra, which the tests run the examples with.
 MLFLOW_CLIENT = "mlflow-skinny==3.18.0"

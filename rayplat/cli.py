@@ -528,6 +528,34 @@ def job_template(
     console.out(to_yaml(manifest), end="", highlight=False)
 
 
+@team_app.command("notebook")
+def notebook(
+    stack: StackOption,
+    team: Annotated[str, typer.Option("--team", "-t", help="The team's name (teams[].name)")],
+    image_repository: Annotated[
+        str,
+        typer.Option(
+            "--image-repository",
+            help="Where the team pushed docs/examples/notebook/Dockerfile's image (registry/path, no tag)",
+        ),
+    ],
+    stacks_dir: StacksDirOption = STACKS_DIR,
+) -> None:
+    """Print a JupyterLab Pod (YAML) for the team's namespace that submits to the team's Ray cluster with its
+    token; reach it with kubectl port-forward."""
+    from components.kubernetes.rayjob import to_yaml
+    from rayplat.notebook import NotebookError, notebook_pod
+    from rayplat.plan.engine import read_stack_config
+    from stackconfig.loading import parse_config, project_keys
+
+    try:
+        config = parse_config(project_keys(read_stack_config(stack, stacks_dir)), source=f"stack '{stack}'")
+        manifest = notebook_pod(config, team, image_repository)
+    except (ConfigError, FileNotFoundError, NotebookError) as exc:
+        raise _fail(exc) from None
+    console.out(to_yaml(manifest), end="", highlight=False)
+
+
 def _note(message: str) -> None:
     errors.print(f"note: {message}", markup=False, highlight=False, soft_wrap=True)
 
