@@ -103,6 +103,15 @@ def test_the_dockerfile_builds_the_pinned_ray_image_with_the_pinned_jupyterlab()
     assert re.search(r"^USER 1000$", text, re.M)
 
 
+def test_the_users_guide_names_the_pinned_versions_and_the_command():
+    guide = (PROJECT_ROOT / "docs" / "users" / "README.md").read_text()
+    section = guide[guide.index("## 7.") : guide.index("## 8.")]
+    assert section.count(versions.NOTEBOOK_IMAGE_TAG) == 2
+    assert f'"ray[default]=={versions.RAY_VERSION}" "jupyterlab=={versions.JUPYTERLAB_VERSION}"' in section
+    assert "rayplat team notebook --stack prod --team vision --image-repository" in section
+    assert "port-forward pod/notebook 8888:8888" in section
+
+
 def test_the_cli_prints_the_pod():
     result = runner.invoke(
         app, ["team", "notebook", "--stack", "dev", "--team", "vision", "--image-repository", REPOSITORY]
