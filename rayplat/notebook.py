@@ -13,13 +13,13 @@ from typing import Any
 
 from catalog import versions
 from catalog.labels import TEAM_LABEL
-from catalog.ray_ports import RAY_SERVICE_PORTS
 from components.kubernetes.raycluster import (
     AUTH_TOKEN_KEY,
     container_security_context,
     pod_security_context,
 )
-from components.kubernetes.teams import TEAM_SERVICE_ACCOUNT, team_cluster_name, team_token_secret
+from components.kubernetes.teams import TEAM_SERVICE_ACCOUNT
+from rayplat.connect import ConnectError, target
 from stackconfig.platform import PlatformConfig
 
 NOTEBOOK_NAME = "notebook"
@@ -44,21 +44,13 @@ def _bytes(quantity: str) -> int:
     return int(number) * _MEMORY_FACTORS[suffix or ""]
 
 
-def jobs_api_address(team: str) -> str:
-    """The Jobs API of the team's standing cluster, as a pod in the team's namespace reaches it."""
-    return f"http://{team_cluster_name(team)}-head-svc:{RAY_SERVICE_PORTS['dashboard']}"
-
-
 def notebook_pod(config: PlatformConfig, team_name: str, image_repository: str) -> dict[str, Any]:
     """The team's notebook Pod, running ``image_repository`` at the pinned notebook tag."""
-    teams = {t.name: t for t in config.teams}
-    if team_name not in teams:
-        raise NotebookError(f"no team '{team_name}' in this stack ({', '.join(teams) or 'it has no teams'})")
-    team = teams[team_name]
-    if team.ray_cluster is None:
-        raise NotebookError(
-            f"team '{team_name}' has no standing Ray cluster (teams[].rayCluster) for a notebook to submit to"
-        )
+    try:
+        jobs_api = target(config, team_name, "jobs")
+    except ConnectError as exc:
+        raise NotebookError(str(exc)) from None
+    (team,) = [t for t in config.teams if t.name == team_name]
     if _cores(NOTEBOOK_CPU) > _cores(team.cpu) or _bytes(NOTEBOOK_MEMORY) > _bytes(team.memory):
         raise NotebookError(
             f"team '{team_name}': its quota (teams[].cpu {team.cpu}, teams[].memory {team.memory}) is smaller "
@@ -69,14 +61,14 @@ def notebook_pod(config: PlatformConfig, team_name: str, image_repository: str) 
             f"--image-repository: a repository without tag or digest (the tag is {versions.NOTEBOOK_IMAGE_TAG}), "
             f"not '{image_repository}'"
         )
-    token = {"secretKeyRef": {"name": team_token_secret(team_name), "key": AUTH_TOKEN_KEY}}
+    token = {"secretKeyRef": {"name": jobs_api.token_secret, "key": AUTH_TOKEN_KEY}}
     resources = {"cpu": NOTEBOOK_CPU, "memory": NOTEBOOK_MEMORY}
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
             "name": NOTEBOOK_NAME,
-            "namespace": team.namespace,
+            "namespace": jobs_api.namespace,
             "labels": {"app.kubernetes.io/name": "ray-notebook", TEAM_LABEL: team_name},
         },
         "spec": {
@@ -91,7 +83,10 @@ def notebook_pod(config: PlatformConfig, team_name: str, image_repository: str) 
                     "env": [
                         {"name": "RAY_AUTH_MODE", "value": "token"},
                         {"name": "RAY_AUTH_TOKEN", "valueFrom": token},
-                        {"name": "RAY_API_SERVER_ADDRESS", "value": jobs_api_address(team_name)},
+                        {
+                            "name": "RAY_API_SERVER_ADDRESS",
+                            "value": f"http://{jobs_api.service}:{jobs_api.remote_port}",
+                        },
                     ],
                     "ports": [{"name": "jupyter", "containerPort": JUPYTER_PORT, "protocol": "TCP"}],
                     "resources": {"requests": resources, "limits": {"memory": NOTEBOOK_MEMORY}},
