@@ -21,8 +21,30 @@ RAY_VERSION = "2.60.0"
 VALKEY_VERSION = "8.0"
 # Memorystore for Redis version of the Ray GCS stores on GCP.
 MEMORYSTORE_REDIS_VERSION = "REDIS_7_2"
-RAY_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311"
-RAY_GPU_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311-gpu"
+# The Ray images every RayCluster, RayJob and RayService of the platform runs (CPU, and CUDA for GPU workers),
+# from Docker Hub or, where the stack mirrors them (images.mirror), through the cloud's pull-through cache.
+RAY_IMAGE_REPOSITORY = "rayproject/ray"
+RAY_IMAGE = f"{RAY_IMAGE_REPOSITORY}:{RAY_VERSION}-py311"
+RAY_GPU_IMAGE = f"{RAY_IMAGE_REPOSITORY}:{RAY_VERSION}-py311-gpu"
+# The upstream registry of the Ray images, which a pull-through cache mirrors.
+DOCKER_HUB = "registry-1.docker.io"
+
+
+def ray_image(gpu: bool, mirror: str | None = None) -> str:
+    """The Ray image (CUDA for ``gpu``), pulled from ``mirror`` (a registry and path prefix) where given."""
+    image = RAY_GPU_IMAGE if gpu else RAY_IMAGE
+    return f"{mirror.rstrip('/')}/{image}" if mirror else image
+
+
+# The notebook image: the CPU Ray image with JupyterLab, built by the team from docs/examples/notebook/Dockerfile
+# (Ray publishes no Jupyter variant of rayproject/ray) and pushed under this tag to the team's registry.
+JUPYTERLAB_VERSION = "4.6.6"
+NOTEBOOK_IMAGE_TAG = f"{RAY_VERSION}-py311-jupyterlab{JUPYTERLAB_VERSION}"
+
+
+# The MLflow client the example jobs install through their runtime environment (the Ray images lack it);
+# the same pin as pyproject.toml's dev extra, which the tests run the examples with.
+MLFLOW_CLIENT = "mlflow-skinny==3.18.0"
 
 KUBERAY_VERSION = "1.7.0"
 KUBERAY_OPERATOR = HelmChart("kuberay-operator", KUBERAY_VERSION, "https://ray-project.github.io/kuberay-helm/")

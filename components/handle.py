@@ -89,6 +89,8 @@ class ClusterHandle:
     retained_storage_class: Callable[[], tuple[pulumi.Input[str], list[pulumi.Resource]]] | None = None
     # Where the cloud layer installs an ingress controller (the AWS Load Balancer Controller): how to use it.
     ingress: IngressSupport | None = None
+    # The registry path the cloud mirrors Docker Hub under (a pull-through cache), or None: Docker Hub itself.
+    image_mirror: pulumi.Output[str] | None = None
 
 
 class CloudLayer(Protocol):

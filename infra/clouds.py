@@ -25,6 +25,8 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
     storage = config.storage
     system_pool, gpu_pools = managed_pools(config)
     karpenter = config.aws_settings.provisioner == "karpenter"
+    mirror, credential = config.image_mirror(stack), config.images.docker_hub_credential_arn
+    image_cache = (credential, mirror) if mirror and credential else None
     if network.existing is not None:
         vpc: NetworkArgs | ExistingVpc = ExistingVpc(network.existing.vpc_id, network.existing.private_subnet_ids)
     else:
@@ -69,6 +71,7 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
             if team.aws is not None
         ],
         ingress_certificate_arn=config.access.ingress.certificate_arn if config.access.ingress else None,
+        image_cache=image_cache,
     )
     return AwsCluster(stack, args)
 
@@ -109,6 +112,7 @@ def gcp_cluster(stack: str, config: PlatformConfig) -> GcpCluster:
             labels=labels,
         ),
         labels=labels,
+        image_cache=config.images.mirror,
     )
     return GcpCluster(stack, args)
 

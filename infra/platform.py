@@ -9,6 +9,7 @@ import pulumi
 from catalog import versions
 from components.handle import CloudLayer
 from components.kubernetes.platform import KubernetesPlatform, Monitoring, RayWorkloads
+from components.kubernetes.rayservice import TeamServe
 from components.kubernetes.teams import TeamWorkloads
 from components.kubernetes.tenancy import GpuShare, TeamSpec
 from infra.access import sso_access
@@ -24,6 +25,18 @@ CLOUD_LAYERS: dict[str, Callable[[str, PlatformConfig], CloudLayer]] = {
 }
 
 
+# The variable the wandb client reads its API key from.
+WANDB_API_KEY = "WANDB_API_KEY"
+
+
+def team_secret_env(team: TeamConfig) -> tuple[tuple[str, str, str], ...]:
+    """The variables the team's Ray containers get from its own Secrets: (variable, Secret, key)."""
+    if team.wandb is None:
+        return ()
+    secret = team.wandb.api_key_secret
+    return ((WANDB_API_KEY, secret.name, secret.key),)
+
+
 def team_workloads(team: TeamConfig, protect: bool) -> TeamWorkloads:
     shares = {pool: GpuShare(q.nominal, q.borrowing_limit, q.lending_limit) for pool, q in team.gpu_quota.items()}
     spec = TeamSpec(
@@ -35,6 +48,18 @@ def team_workloads(team: TeamConfig, protect: bool) -> TeamWorkloads:
         memory=team.memory,
         gpu_shares=shares,
     )
+    serve = None
+    if team.serve is not None:
+        settings = team.serve
+        serve = TeamServe(
+            pool=settings.pool or next(iter(team.gpu_quota)),
+            min_replicas=settings.min_replicas,
+            max_replicas=settings.max_replicas,
+            gpus_per_replica=settings.gpus_per_replica,
+            import_path=settings.import_path,
+            deployment=settings.deployment,
+            code_archive=settings.code_archive,
+        )
     cluster = team.ray_cluster
     ha = cluster.high_availability if cluster else None
     return TeamWorkloads(
@@ -43,6 +68,8 @@ def team_workloads(team: TeamConfig, protect: bool) -> TeamWorkloads:
         high_availability=ha is not None,
         gcs_volume=ha.storage if ha and ha.backend == "rocksdb" else None,
         protect=protect,
+        serve=serve,
+        secret_env=team_secret_env(team),
     )
 
 
@@ -78,6 +105,11 @@ def build_platform(config: PlatformConfig) -> None:
     pulumi.export("cost", cost_output(config))
     pulumi.export("kuberayVersion", versions.KUBERAY_VERSION)
     pulumi.export("rayVersion", versions.RAY_VERSION)
+    mirror = pulumi.Output.from_input(handle.image_mirror)
+    pulumi.export("rayImageMirror", mirror)
+    pulumi.export(
+        "rayImages", mirror.apply(lambda m: {"cpu": versions.ray_image(False, m), "gpu": versions.ray_image(True, m)})
+    )
     pulumi.export(
         "gpuPools",
         {

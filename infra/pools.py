@@ -79,3 +79,12 @@ def _gpu_spec(pool: GpuPoolConfig) -> PoolSpec:
 
 def _taints(taints: list[TaintConfig]) -> list[dict[str, str]]:
     return [{"key": t.key, "value": t.value, "effect": t.effect} for t in taints]
+
+
+def pool_specs(config: PlatformConfig) -> tuple[PoolSpec, list[PoolSpec]]:
+    """The system pool and the GPU pools as the kubernetes layer sees them, whatever the cloud."""
+    if config.cloud == "existing":
+        settings = config.existing_settings
+        return existing_pool_spec(settings.system_pool), [existing_pool_spec(p) for p in settings.gpu_pools]
+    system, gpu = managed_pools(config)
+    return system.spec, [pool.spec for pool in gpu]

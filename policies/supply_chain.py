@@ -72,8 +72,18 @@ def _images_allowed(subject: Subject, config) -> Iterable[str]:
     else:
         images = list(_ray_images(subject))
     for where, image in images:
-        if not repository_allowed(image.repository, config["allowedRepositories"]):
+        if not repository_allowed(
+            _upstream(image.repository, config["dockerHubMirrors"]), config["allowedRepositories"]
+        ):
             yield f"{where}: {image.repository} is not an allowed repository"
+
+
+def _upstream(repository: str, mirrors: list[str]) -> str:
+    """The Docker Hub repository a pull-through mirror serves (a repository under one of ``mirrors``)."""
+    for mirror in mirrors:
+        if repository.startswith(f"{mirror.rstrip('/')}/"):
+            return parse_image(repository[len(mirror.rstrip("/")) + 1 :]).repository
+    return repository
 
 
 def _values_pinned(subject: Subject, _config) -> Iterable[str]:
@@ -112,7 +122,14 @@ POLICIES: list[Rule] = [
                 "items": {"type": "string"},
                 "default": DEFAULT_REPOSITORIES,
                 "description": "Image repositories (globs, registry included) that Ray pods and chart values may name.",
-            }
+            },
+            "dockerHubMirrors": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "The stack's pull-through caches of Docker Hub (registry/path): an image under one "
+                "is judged as the Docker Hub repository it mirrors.",
+            },
         },
         description="Every image of a Ray pod, and every image a chart's values name, comes from an allowed "
         "repository.",

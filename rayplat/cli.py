@@ -482,6 +482,84 @@ def audit(
         raise typer.Exit(code=1)
 
 
+team_app = typer.Typer(
+    help="What a team's ML engineers submit: manifests generated from the stack.", no_args_is_help=True
+)
+app.add_typer(team_app, name="team")
+
+
+@team_app.command("job-template")
+def job_template(
+    stack: StackOption,
+    team: Annotated[str, typer.Option("--team", "-t", help="The team's name (teams[].name)")],
+    outputs: Annotated[
+        Path | None,
+        typer.Option("--outputs", help="The stack's outputs (`pulumi stack output --json > FILE`): the bucket"),
+    ] = None,
+    stacks_dir: StacksDirOption = STACKS_DIR,
+    name: Annotated[str, typer.Option("--name", help="The RayJob's name")] = "train",
+    pool: Annotated[str | None, typer.Option("--pool", help="GPU pool (default: the team's first)")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="GPU workers (one node each)")] = 1,
+    entrypoint: Annotated[
+        str | None, typer.Option("--entrypoint", help="Command (default: docs/examples/train_mlflow.py)")
+    ] = None,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow tracking server URI")] = None,
+) -> None:
+    """Print a team's RayJob (YAML) with a GPU worker group, submitted through the team's Kueue queue."""
+    from components.kubernetes.rayjob import to_yaml
+    from rayplat.plan.engine import read_stack_config
+    from rayplat.templates import BUCKET_PLACEHOLDER, JobOptions, TemplateError
+    from rayplat.templates import job_template as build
+    from stackconfig.loading import parse_config, project_keys
+
+    try:
+        config = parse_config(project_keys(read_stack_config(stack, stacks_dir)), source=f"stack '{stack}'")
+    except (ConfigError, FileNotFoundError) as exc:
+        raise _fail(exc) from None
+    stack_outputs = _read_outputs(outputs) if outputs is not None else {}
+    bucket = stack_outputs.get("artifactBucketUri")
+    if bucket is None:
+        _note(f"no artifactBucketUri (pass --outputs): the storage prefix says {BUCKET_PLACEHOLDER}")
+    options = JobOptions(name=name, pool=pool, workers=workers, entrypoint=entrypoint, tracking_uri=tracking_uri)
+    try:
+        manifest = build(config, team, bucket or BUCKET_PLACEHOLDER, options, config.image_mirror(stack))
+    except TemplateError as exc:
+        raise _fail(exc) from None
+    console.out(to_yaml(manifest), end="", highlight=False)
+
+
+@team_app.command("notebook")
+def notebook(
+    stack: StackOption,
+    team: Annotated[str, typer.Option("--team", "-t", help="The team's name (teams[].name)")],
+    image_repository: Annotated[
+        str,
+        typer.Option(
+            "--image-repository",
+            help="Where the team pushed docs/examples/notebook/Dockerfile's image (registry/path, no tag)",
+        ),
+    ],
+    stacks_dir: StacksDirOption = STACKS_DIR,
+) -> None:
+    """Print a JupyterLab Pod (YAML) for the team's namespace that submits to the team's Ray cluster with its
+    token; reach it with kubectl port-forward."""
+    from components.kubernetes.rayjob import to_yaml
+    from rayplat.notebook import NotebookError, notebook_pod
+    from rayplat.plan.engine import read_stack_config
+    from stackconfig.loading import parse_config, project_keys
+
+    try:
+        config = parse_config(project_keys(read_stack_config(stack, stacks_dir)), source=f"stack '{stack}'")
+        manifest = notebook_pod(config, team, image_repository)
+    except (ConfigError, FileNotFoundError, NotebookError) as exc:
+        raise _fail(exc) from None
+    console.out(to_yaml(manifest), end="", highlight=False)
+
+
+def _note(message: str) -> None:
+    errors.print(f"note: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _read_outputs(path: Path) -> dict:
     from rayplat.runbooks.outputs import OutputsError, read_outputs
 

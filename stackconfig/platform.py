@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from catalog.labels import LABEL_VALUE
+from catalog.registries import artifact_registry_mirror, ecr_mirror
 from catalog.tagging import REQUIRED_COST_TAGS, aws_tag_problems
 from stackconfig.access import AccessConfig
 from stackconfig.aws import AwsConfig, NetworkConfig
@@ -15,6 +16,7 @@ from stackconfig.cluster import LOG_RETENTION_DAYS, ClusterConfig
 from stackconfig.costs import CostsConfig
 from stackconfig.existing import ExistingConfig
 from stackconfig.gcp import GcpConfig
+from stackconfig.images import ImagesConfig
 from stackconfig.observability import ObservabilityConfig
 from stackconfig.pools import GpuPoolConfig, SystemPoolConfig
 from stackconfig.storage import StorageConfig
@@ -37,6 +39,7 @@ class PlatformConfig(ConfigModel):
     teams: list[TeamConfig] = []
     costs: CostsConfig = CostsConfig()
     access: AccessConfig = AccessConfig()
+    images: ImagesConfig = ImagesConfig()
     tags: dict[str, str]
 
     @property
@@ -57,8 +60,30 @@ class PlatformConfig(ConfigModel):
         raise_problems(problems)
         return tags
 
+    @model_validator(mode="after")
+    def _image_mirror(self) -> PlatformConfig:
+        images = self.images
+        if images.mirror and self.cloud == "existing":
+            raise_problems([("images.mirror", "is for aws and gcp: mirror the images in your own registry")])
+        if images.mirror and self.cloud == "aws" and images.docker_hub_credential_arn is None:
+            raise_problems(
+                [("images.dockerHubCredentialArn", "is required with mirror on AWS: ECR pulls Docker Hub signed in")]
+            )
+        if images.docker_hub_credential_arn is not None and self.cloud != "aws":
+            raise_problems([("images.dockerHubCredentialArn", "is for aws only")])
+        return self
+
     def cluster_name(self, stack: str) -> str:
         return self.cluster.name or f"ray-{stack}"
+
+    def image_mirror(self, stack: str) -> str | None:
+        """Where the Ray images are pulled through (catalog.registries), or None: Docker Hub. On AWS, the cache is
+        in the stack's account: that of cluster.adminRoleArn, as for the teams' roles."""
+        if not self.images.mirror:
+            return None
+        if self.cloud == "aws":
+            return ecr_mirror(self.admin_role_arn.split(":")[4], self.aws_settings.region)
+        return artifact_registry_mirror(self.gcp_settings.project, self.gcp_settings.region, self.cluster_name(stack))
 
     # The cloud's own section, present once validation has passed for that cloud.
     @property

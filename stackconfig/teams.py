@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from catalog.labels import LABEL_VALUE
 from stackconfig.base import ConfigModel, describe_value, raise_problems, raw_list, raw_mapping, reject
 from stackconfig.cluster import ROLE_ARN
+from stackconfig.existing import SecretKeyConfig
 from stackconfig.pools import MAX_POOL_SIZE
 
 # Namespaces that exist already or that the platform installs into.
@@ -66,6 +67,32 @@ class TeamRayClusterConfig(ConfigModel):
         return value
 
 
+class TeamServeConfig(ConfigModel):
+    """A Ray Serve application for the team (a RayService): code from a zip under the team's storage prefix,
+    replicas autoscaled within bounds on one of the team's GPU pools, through its queue."""
+
+    import_path: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    deployment: str = Field(pattern=r"^[A-Za-z_][\w-]*$")
+    code_archive: str = Field(default="code/serve.zip", pattern=r"^[\w./-]+\.zip$")
+    pool: str | None = None
+    min_replicas: int = Field(default=1, ge=0)
+    max_replicas: int = Field(default=2, ge=1, le=MAX_POOL_SIZE)
+    gpus_per_replica: float = Field(default=1, gt=0, le=8)
+
+    @model_validator(mode="after")
+    def _check(self) -> TeamServeConfig:
+        if self.min_replicas > self.max_replicas:
+            raise_problems([("minReplicas", f"must be <= maxReplicas ({self.max_replicas})")])
+        return self
+
+
+class TeamWandbConfig(ConfigModel):
+    """Weights & Biases for the team's jobs: WANDB_API_KEY from a Secret in the team's namespace (which the team
+    creates; the platform never holds the key), by reference."""
+
+    api_key_secret: SecretKeyConfig
+
+
 class TeamMembersConfig(ConfigModel):
     # The Kubernetes group the cluster's authentication maps the team to (EKS access entries'
     # kubernetesGroups, Google Groups for RBAC on GKE, the IdP's group claim elsewhere).
@@ -104,7 +131,18 @@ class TeamConfig(ConfigModel):
     cpu: str = Field(default="32", pattern=r"^\d+(\.\d+)?m?$")
     memory: str = Field(default="128Gi", pattern=r"^\d+(Ki|Mi|Gi|Ti)?$")
     ray_cluster: TeamRayClusterConfig | None = None
+    serve: TeamServeConfig | None = None
+    wandb: TeamWandbConfig | None = None
     aws: TeamAwsConfig | None = None
+
+    @model_validator(mode="after")
+    def _serve_on_a_quota_pool(self) -> TeamConfig:
+        if self.serve is not None and not self.gpu_quota:
+            raise_problems([("serve", "needs gpuQuota: its GPU replicas go through the team's queue")])
+        if self.serve is not None and self.serve.pool is not None and self.serve.pool not in self.gpu_quota:
+            quota = ", ".join(self.gpu_quota)
+            raise_problems([("serve.pool", f"team has GPU quota on {quota}, not '{self.serve.pool}'")])
+        return self
 
     @field_validator("owner", "department")
     @classmethod

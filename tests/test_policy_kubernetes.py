@@ -220,6 +220,20 @@ KUBERNETES_CASES = [
         _set("spec.shutdownAfterJobFinishes", False),
         "queued on team-queue without shutdownAfterJobFinishes: true",
     ),
+    Case(
+        "ray-serve-no-public-load-balancer",
+        SERVE,
+        "serve",
+        _set("spec.serveService", {"spec": {"type": "LoadBalancer"}}),
+        "spec.serveService is a public LoadBalancer",
+    ),
+    Case(
+        "ray-serve-no-public-load-balancer",
+        "kubernetes:core/v1:Service",
+        "ray-head",
+        _set("spec", {"type": "LoadBalancer", "selector": {"ray.io/serve": "true"}, "ports": [{"port": 8000}]}),
+        "a public LoadBalancer Service reaches Ray Serve",
+    ),
     # Access
     Case(
         "ingress-authenticated",

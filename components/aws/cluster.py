@@ -15,6 +15,7 @@ from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.eks import EksCluster, EksClusterArgs, TeamAccess
 from components.aws.gcs_store import GcsStoreArgs, gcs_store_factory
 from components.aws.identity import artifact_binder
+from components.aws.image_cache import EcrImageCache, EcrImageCacheArgs
 from components.aws.karpenter import Karpenter, KarpenterArgs, KarpenterPoolOptions
 from components.aws.load_balancer import LoadBalancerArgs, LoadBalancerController
 from components.aws.network import Network, NetworkArgs
@@ -58,6 +59,9 @@ class AwsClusterArgs:
     # The ACM certificate of the platform's internal ALB (access.ingress): installs the AWS Load Balancer
     # Controller that serves its Ingresses. None: no controller.
     ingress_certificate_arn: str | None = None
+    # An ECR pull-through cache of Docker Hub for the Ray images: (the Secrets Manager ARN of its Docker Hub
+    # credential, the mirror path), or None: the nodes pull from Docker Hub.
+    image_cache: tuple[str, str] | None = None
 
 
 class AwsCluster(pulumi.ComponentResource):
@@ -163,6 +167,7 @@ class AwsCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
         )
         ready: list[pulumi.Resource] = [*addons.addons, storage_class]
+        node_roles: list[pulumi.Input[str]] = [self.eks.node_role.name]
         if args.karpenter is not None:
             karpenter = Karpenter(
                 f"{name}-karpenter",
@@ -185,6 +190,7 @@ class AwsCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
             )
             ready.append(karpenter)
+            node_roles.append(karpenter.node_role.name)
         ingress: IngressSupport | None = None
         if args.ingress_certificate_arn is not None:
             ingress = LoadBalancerController(
@@ -204,6 +210,23 @@ class AwsCluster(pulumi.ComponentResource):
                 account=account,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
             ).ingress
+        image_cache = (
+            EcrImageCache(
+                f"{name}-image-cache",
+                EcrImageCacheArgs(
+                    cluster_name=cluster_name,
+                    credential_arn=args.image_cache[0],
+                    mirror=args.image_cache[1],
+                    node_roles=node_roles,
+                    tags=tags,
+                ),
+                provider=provider,
+                account=account,
+                opts=here,
+            )
+            if args.image_cache
+            else None
+        )
 
         self.handle = ClusterHandle(
             name=self.eks.name,
@@ -242,6 +265,7 @@ class AwsCluster(pulumi.ComponentResource):
             )
             if args.managed_prometheus
             else None,
+            image_mirror=image_cache.mirror if image_cache else None,
         )
         self.outputs = {
             "region": region,

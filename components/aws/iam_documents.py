@@ -456,3 +456,20 @@ def interruption_queue_policy(queue_arn: str) -> Document:
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         },
     )
+
+
+def ecr_pull_through(account_id: str, region: str, prefix: str, partition: str = "aws") -> Document:
+    """What a node needs, beyond pulling from ECR (AmazonEC2ContainerRegistryReadOnly), to pull an image through
+    the pull-through cache rule of ``prefix``: import the upstream image, and create its repository on the first
+    pull. Only under that prefix."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PullThroughCache",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                "Resource": f"arn:{partition}:ecr:{region}:{account_id}:repository/{prefix}/*",
+            }
+        ],
+    }

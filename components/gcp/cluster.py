@@ -12,6 +12,7 @@ from catalog.tagging import cost_labels
 from components.gcp.gcs_store import GcsStoreArgs, gcs_store_factory
 from components.gcp.gke import GkeCluster, GkeClusterArgs
 from components.gcp.identity import workload_identity_binder
+from components.gcp.image_cache import ArtifactRegistryCache, ArtifactRegistryCacheArgs
 from components.gcp.kms import SecretsKey, SecretsKeyArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.nodepools import GkeNodePool, GkeNodePoolArgs
@@ -40,6 +41,9 @@ class GcpClusterArgs:
     gpu_pools: list[ManagedPool]
     storage: GcsArtifactStoreArgs
     labels: dict[str, str]
+    # The Ray images through an Artifact Registry remote repository of Docker Hub (encrypted with
+    # storage.kms_key where set), or from Docker Hub itself.
+    image_cache: bool = False
 
 
 class GcpCluster(pulumi.ComponentResource):
@@ -61,12 +65,14 @@ class GcpCluster(pulumi.ComponentResource):
         here = pulumi.ResourceOptions(parent=self)
 
         network = GcpNetwork(f"{name}-vpc", args.network, provider=provider, opts=here)
-        secrets_key, project_number = None, None
-        if args.protect:
-            project = gcp.organizations.get_project_output(
-                project_id=args.project, opts=pulumi.InvokeOptions(provider=provider)
-            )
-            project_number = project.number
+        secrets_key = None
+        # The project's number names its service agents (GKE's, Artifact Registry's).
+        project = (
+            gcp.organizations.get_project_output(project_id=args.project, opts=pulumi.InvokeOptions(provider=provider))
+            if args.protect or args.image_cache
+            else None
+        )
+        if project is not None and args.protect:
             secrets_key = SecretsKey(
                 f"{name}-secrets",
                 SecretsKeyArgs(
@@ -129,6 +135,25 @@ class GcpCluster(pulumi.ComponentResource):
 
         store = GcsArtifactStore(f"{name}-artifacts", args.storage, provider=provider, opts=here)
 
+        image_cache = (
+            ArtifactRegistryCache(
+                f"{name}-image-cache",
+                ArtifactRegistryCacheArgs(
+                    cluster_name=cluster_name,
+                    project=args.project,
+                    region=args.region,
+                    node_service_account=gke.node_service_account.email,
+                    kms_key=args.storage.kms_key,
+                    project_number=project.number,
+                    labels=labels,
+                ),
+                provider=provider,
+                opts=here,
+            )
+            if project is not None and args.image_cache
+            else None
+        )
+
         k8s_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=gke.kubeconfig,
@@ -164,11 +189,12 @@ class GcpCluster(pulumi.ComponentResource):
                     labels=labels,
                     protect=args.protect,
                     key_ring=secrets_key.ring.id if secrets_key else None,
-                    project_number=project_number,
+                    project_number=project.number if project is not None and args.protect else None,
                 ),
                 provider=provider,
                 parent=self,
             ),
+            image_mirror=image_cache.mirror if image_cache else None,
         )
         self.outputs = {
             "region": args.region,

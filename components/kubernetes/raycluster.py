@@ -78,6 +78,12 @@ class RayClusterSpec:
     gpu_pools: list[PoolSpec]
     max_workers_per_pool: int
     gcs: GcsStore | GcsVolume | None = None
+    # The Secret holding the cluster's Ray token (None: the cluster's own, auth_secret_name(name)).
+    token_secret: str | None = None
+    # The registry path the Ray images are pulled through (None: Docker Hub).
+    image_mirror: str | None = None
+    # Environment variables set from Secrets: (variable, Secret name, key). Never a value.
+    secret_env: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def redis(self) -> GcsStore | None:
@@ -108,8 +114,18 @@ def container_security_context() -> dict[str, Any]:
     return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
 
-def _env(spec: RayClusterSpec) -> list[dict[str, str]]:
-    return [{"name": "RAYPLAT_STORAGE_URI", "value": spec.storage_uri}]
+def _env(spec: RayClusterSpec) -> list[dict[str, Any]]:
+    from_secrets = [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for name, secret, key in spec.secret_env
+    ]
+    return [{"name": "RAYPLAT_STORAGE_URI", "value": spec.storage_uri}, *from_secrets]
+
+
+def tolerations(pool: PoolSpec) -> list[dict[str, str]]:
+    """Any GPU taint, and each other taint the pool carries exactly as it carries it."""
+    own = [{"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]} for t in pool.taints]
+    return [GPU_TOLERATION, *(t for t in own if t["key"] != GPU_RESOURCE)]
 
 
 def _worker_group(spec: RayClusterSpec, pool: PoolSpec) -> dict[str, Any]:
@@ -125,11 +141,11 @@ def _worker_group(spec: RayClusterSpec, pool: PoolSpec) -> dict[str, Any]:
                 "serviceAccountName": spec.service_account,
                 "securityContext": pod_security_context(),
                 "nodeSelector": dict(pool.selector),
-                "tolerations": [GPU_TOLERATION],
+                "tolerations": tolerations(pool),
                 "containers": [
                     {
                         "name": "ray-worker",
-                        "image": versions.RAY_GPU_IMAGE,
+                        "image": versions.ray_image(gpu=True, mirror=spec.image_mirror),
                         "securityContext": container_security_context(),
                         "ports": worker_container_ports(),
                         "env": _env(spec),
@@ -152,7 +168,7 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
         },
         "spec": {
             "rayVersion": versions.RAY_VERSION,
-            "authOptions": token_auth(auth_secret_name(spec.name)),
+            "authOptions": token_auth(spec.token_secret or auth_secret_name(spec.name)),
             "enableInTreeAutoscaling": True,
             "autoscalerOptions": {
                 "idleTimeoutSeconds": 300,
@@ -171,7 +187,7 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
                         "containers": [
                             {
                                 "name": "ray-head",
-                                "image": versions.RAY_IMAGE,
+                                "image": versions.ray_image(gpu=False, mirror=spec.image_mirror),
                                 "securityContext": container_security_context(),
                                 "ports": head_container_ports(),
                                 "env": _env(spec) + (spec.redis.head_env() if spec.redis else []),
@@ -259,19 +275,27 @@ def example_ray_job(namespace: str, queue: str, storage_uri: str) -> dict[str, A
             "shutdownAfterJobFinishes": True,
             "ttlSecondsAfterFinished": 60,
             "rayClusterSpec": cluster,
-            "submitterPodTemplate": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "securityContext": pod_security_context(),
-                    "containers": [
-                        {
-                            "name": "submitter",
-                            "image": versions.RAY_IMAGE,
-                            "securityContext": container_security_context(),
-                            "resources": _resources("500m", "1Gi"),
-                        }
-                    ],
-                }
-            },
+            "submitterPodTemplate": submitter_pod_template(),
         },
     }
+
+
+def submitter_pod_template(
+    node_selector: dict[str, str] | None = None, image_mirror: str | None = None
+) -> dict[str, Any]:
+    """The pod through which KubeRay submits a RayJob (under Kueue it counts against the queue's quota too)."""
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "securityContext": pod_security_context(),
+        "containers": [
+            {
+                "name": "submitter",
+                "image": versions.ray_image(gpu=False, mirror=image_mirror),
+                "securityContext": container_security_context(),
+                "resources": _resources("500m", "1Gi"),
+            }
+        ],
+    }
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
+    return {"spec": spec}

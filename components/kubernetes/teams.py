@@ -25,10 +25,21 @@ from components.kubernetes.raycluster import (
     auth_secret_name,
     ray_cluster,
 )
+from components.kubernetes.rayservice import TeamServe, team_ray_service
 from components.options import child_options
 
 KUEUE_NAMESPACE = "kueue-system"
 TEAM_SERVICE_ACCOUNT = "ray"
+
+
+def team_cluster_name(team: str) -> str:
+    """The team's standing RayCluster; its token Secret holds the team's Ray token."""
+    return f"{team}-ray"
+
+
+def team_token_secret(team: str) -> str:
+    """The Secret holding the Ray token of the team's clusters (standing and serving)."""
+    return auth_secret_name(team_cluster_name(team))
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,10 @@ class TeamWorkloads:
     gcs_volume: str | None = None
     # Protected environments keep the GCS volume: `pulumi up` refuses to delete or replace its claim.
     protect: bool = False
+    # A Ray Serve application (a RayService) for the team (None: none).
+    serve: TeamServe | None = None
+    # Variables the team's Ray containers get from its own Secrets: (variable, Secret, key).
+    secret_env: tuple[tuple[str, str, str], ...] = ()
 
 
 def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
@@ -126,23 +141,30 @@ class Team(pulumi.ComponentResource):
         queued = pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[kueue.release]))
         _apply(f"{name}-cluster-queue", tenancy.cluster_queue(team, pools), queued)
         _apply(f"{name}-local-queue", tenancy.local_queue(team), queued)
-        if workloads.ray_cluster_max_workers is not None:
-            self._ray_cluster(
-                name,
-                workloads,
-                handle,
-                pulumi.ResourceOptions.merge(queued, pulumi.ResourceOptions(depends_on=[account])),
-            )
+        if workloads.ray_cluster_max_workers is not None or workloads.serve is not None:
+            ray_opts = pulumi.ResourceOptions.merge(queued, pulumi.ResourceOptions(depends_on=[account]))
+            self._ray_clusters(name, workloads, handle, ray_opts)
         self.register_outputs({"namespace": team.namespace})
+
+    def _ray_clusters(
+        self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, opts: pulumi.ResourceOptions
+    ) -> None:
+        """The team's standing cluster and its RayService, which share one Ray token (the one `rayplat connect`
+        fetches)."""
+        team = workloads.team
+        token = self._auth_token(name, team, team_token_secret(team.name), opts)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[token]))
+        if workloads.ray_cluster_max_workers is not None:
+            self._ray_cluster(name, workloads, handle, opts)
+        if workloads.serve is not None:
+            self._ray_service(name, workloads, workloads.serve, handle, opts)
 
     def _ray_cluster(
         self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, opts: pulumi.ResourceOptions
     ) -> None:
         team = workloads.team
         pools = [p for p in handle.gpu_pools if p.name in team.gpu_shares]
-        cluster_name = f"{team.name}-ray"
-        token = self._auth_token(name, team, auth_secret_name(cluster_name), opts)
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[token]))
+        cluster_name = team_cluster_name(team.name)
         gcs: tuple[pulumi.Output[Any], list[pulumi.Resource]] | None = None
         if workloads.gcs_volume is not None:
             gcs = self._gcs_volume(name, workloads, handle, cluster_name, opts)
@@ -151,7 +173,7 @@ class Team(pulumi.ComponentResource):
         if gcs is not None:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[1]))
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
-        manifest = pulumi.Output.all(storage, gcs[0] if gcs else None).apply(
+        manifest = pulumi.Output.all(storage, gcs[0] if gcs else None, handle.image_mirror).apply(
             lambda v: ray_cluster(
                 RayClusterSpec(
                     name=cluster_name,
@@ -163,6 +185,8 @@ class Team(pulumi.ComponentResource):
                     gpu_pools=pools,
                     max_workers_per_pool=workloads.ray_cluster_max_workers or 0,
                     gcs=v[1],
+                    image_mirror=v[2],
+                    secret_env=workloads.secret_env,
                 )
             )
         )
@@ -179,6 +203,38 @@ class Team(pulumi.ComponentResource):
             kind="RayCluster",
             metadata=manifest.apply(lambda m: m["metadata"]),
             spec=manifest.apply(lambda m: m["spec"]),
+            opts=opts,
+        )
+
+    def _ray_service(
+        self, name: str, workloads: TeamWorkloads, serve: TeamServe, handle: ClusterHandle, opts: pulumi.ResourceOptions
+    ) -> None:
+        team = workloads.team
+        (pool,) = [p for p in handle.gpu_pools if p.name == serve.pool]
+
+        def manifest(uri: str, mirror: str | None) -> dict[str, Any]:
+            base = RayClusterSpec(
+                name=team.name,
+                namespace=team.namespace,
+                service_account=TEAM_SERVICE_ACCOUNT,
+                queue=tenancy.LOCAL_QUEUE,
+                storage_uri=f"{uri}/teams/{team.name}",
+                system_pool=handle.system_pool,
+                gpu_pools=[pool],
+                max_workers_per_pool=1,
+                token_secret=team_token_secret(team.name),
+                image_mirror=mirror,
+                secret_env=workloads.secret_env,
+            )
+            return team_ray_service(base, pool, serve)
+
+        service = pulumi.Output.all(handle.object_store.uri, handle.image_mirror).apply(lambda v: manifest(*v))
+        k8s.apiextensions.CustomResource(
+            f"{name}-ray-service",
+            api_version="ray.io/v1",
+            kind="RayService",
+            metadata=service.apply(lambda m: m["metadata"]),
+            spec=service.apply(lambda m: m["spec"]),
             opts=opts,
         )
 
