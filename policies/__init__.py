@@ -7,6 +7,7 @@ runs the same objects in-process on the offline plan.
 from policies import (
     access,
     cost,
+    databases,
     eks,
     eks_access,
     gcp,
@@ -56,4 +57,5 @@ ALL_POLICIES: list[Rule] = [
     *karpenter.POLICIES,
     *team_access.POLICIES,
     *ray_auth.POLICIES,
+    *databases.POLICIES,
 ]

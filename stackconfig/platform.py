@@ -18,6 +18,7 @@ from stackconfig.observability import ObservabilityConfig
 from stackconfig.pools import GpuPoolConfig, SystemPoolConfig
 from stackconfig.storage import StorageConfig
 from stackconfig.teams import RayConfig, TeamConfig
+from stackconfig.tracking import TrackingConfig
 
 
 class PlatformConfig(ConfigModel):
@@ -35,6 +36,7 @@ class PlatformConfig(ConfigModel):
     ray: RayConfig = RayConfig()
     teams: list[TeamConfig] = []
     costs: CostsConfig = CostsConfig()
+    tracking: TrackingConfig = TrackingConfig()
     tags: dict[str, str]
 
     @property

@@ -178,6 +178,41 @@ def artifact_key_policy(
     )
 
 
+def database_key_policy(
+    account_id: str, admin_role_arn: str, region: str, partition: str = "aws", dns_suffix: str = "amazonaws.com"
+) -> Document:
+    """A database's key: used only through RDS, by principals of this account (RDS itself, through grants it
+    makes for the instance when the deploying identity creates it)."""
+    through_rds = {"kms:ViaService": f"rds.{region}.{dns_suffix}", "kms:CallerAccount": account_id}
+    return _document(
+        _key_administration(account_id, admin_role_arn, partition),
+        {
+            "Sid": "UseThroughRds",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id, partition)},
+            "Action": [
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+                "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:DescribeKey",
+            ],
+            "Resource": "*",
+            "Condition": {"StringEquals": through_rds},
+        },
+        {
+            "Sid": "GrantsToRds",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id, partition)},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"StringEquals": through_rds, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    )
+
+
 def log_group_arn(account_id: str, region: str, log_group: str, partition: str = "aws") -> str:
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group}"
 

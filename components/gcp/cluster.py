@@ -14,6 +14,7 @@ from components.gcp.identity import workload_identity_binder
 from components.gcp.kms import SecretsKey, SecretsKeyArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.nodepools import GkeNodePool, GkeNodePoolArgs
+from components.gcp.postgres import CloudSqlArgs, cloud_sql_factory
 from components.gcp.storage import GcsArtifactStore, GcsArtifactStoreArgs
 from components.handle import ClusterHandle, ObjectStore
 from components.nodes import ManagedPool
@@ -151,6 +152,18 @@ class GcpCluster(pulumi.ComponentResource):
             ready=[p.node_pool for p in pools],
             # GKE installs the NVIDIA driver and runs its own device plugin on GPU nodes.
             installs_device_plugin=False,
+            postgres=cloud_sql_factory(
+                CloudSqlArgs(
+                    project=args.project,
+                    region=args.region,
+                    network=network.network.id,
+                    cluster_name=cluster_name,
+                    labels=labels,
+                    protect=args.protect,
+                ),
+                provider=provider,
+                parent=self,
+            ),
         )
         self.outputs = {
             "region": args.region,
