@@ -35,9 +35,9 @@ def test_gke_enforces_network_policy_and_fills_the_groups_team_bindings_name(gcp
 
 def test_prod_encrypts_secrets_with_a_rotating_key_only_the_gke_service_agent_uses():
     plan = planned("gcp-prod")
-    ring = resource(plan, "gcp:kms/keyRing:KeyRing")
-    key = resource(plan, "gcp:kms/cryptoKey:CryptoKey")
-    (grant,) = plan.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+    ring = resource(plan, "gcp:kms/keyRing:KeyRing", "gcp-prod-secrets")
+    key = resource(plan, "gcp:kms/cryptoKey:CryptoKey", "gcp-prod-secrets")
+    grant = resource(plan, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "gcp-prod-secrets")
     cluster = resource(plan, CLUSTER)
     assert ring.inputs["location"] == _gcp("gcp-prod")["region"] == cluster.inputs["location"]
     assert key.inputs["keyRing"].endswith(f"/keyRings/{ring.inputs['name']}")

@@ -445,11 +445,12 @@ def _baseline_report(stack: str, config: str):
 def test_every_rule_has_a_case():
     from tests.test_policy_aws import AWS_CASES
     from tests.test_policy_cost import COST_CASES
+    from tests.test_policy_databases import DATABASE_CASES
     from tests.test_policy_gcp import GCP_CASES
     from tests.test_policy_karpenter import KARPENTER_CASES
     from tests.test_policy_kubernetes import KUBERNETES_CASES
 
-    cases = [*CASES, *AWS_CASES, *GCP_CASES, *KUBERNETES_CASES, *COST_CASES, *KARPENTER_CASES]
+    cases = [*CASES, *AWS_CASES, *GCP_CASES, *KUBERNETES_CASES, *COST_CASES, *KARPENTER_CASES, *DATABASE_CASES]
     assert {c.policy for c in cases} == {p.name for p in ALL_POLICIES}
 
 
