@@ -1,6 +1,6 @@
 """In production every stateful resource (buckets, KMS keys, the control-plane log group, the Ray GCS
-Redis, MLflow's RDS and Cloud SQL databases) is protected: a change to any of its replace-forcing keys is a replacement the diff reports as
-blocked, with how to proceed, and `pulumi up` would refuse."""
+Redis, MLflow's RDS and Cloud SQL databases) is protected: a change to any of its replace-forcing keys is a
+replacement the diff reports as blocked, with how to proceed, and `pulumi up` would refuse."""
 
 from __future__ import annotations
 
