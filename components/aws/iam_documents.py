@@ -14,6 +14,15 @@ OBJECT_READ_WRITE_ACTIONS = [
     "s3:ListMultipartUploadParts",
 ]
 KMS_DATA_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# What a service encrypting its own data (CloudWatch Logs, RDS) does with a key.
+KMS_SERVICE_USE_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+]
 # Managing a key, never using it: the administrators of a key cannot decrypt with it by this grant alone.
 KEY_ADMINISTRATION_ACTIONS = [
     "kms:DescribeKey",
@@ -190,15 +199,7 @@ def database_key_policy(
             "Sid": "UseThroughRds",
             "Effect": "Allow",
             "Principal": {"AWS": account_root(account_id, partition)},
-            "Action": [
-                "kms:Encrypt",
-                "kms:Decrypt",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-                "kms:GenerateDataKey",
-                "kms:GenerateDataKeyWithoutPlaintext",
-                "kms:DescribeKey",
-            ],
+            "Action": [*KMS_SERVICE_USE_ACTIONS, "kms:DescribeKey"],
             "Resource": "*",
             "Condition": {"StringEquals": through_rds},
         },
@@ -232,14 +233,7 @@ def log_key_policy(
             "Sid": "CloudWatchLogsForOneGroup",
             "Effect": "Allow",
             "Principal": {"Service": f"logs.{region}.{dns_suffix}"},
-            "Action": [
-                "kms:Encrypt",
-                "kms:Decrypt",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-                "kms:GenerateDataKey",
-                "kms:GenerateDataKeyWithoutPlaintext",
-            ],
+            "Action": list(KMS_SERVICE_USE_ACTIONS),
             "Resource": "*",
             # CloudWatch Logs passes the log group's ARN as encryption context (a string-typed key).
             "Condition": {

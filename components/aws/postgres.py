@@ -16,6 +16,7 @@ from catalog.tagging import with_name
 from components.aws import iam_documents
 from components.aws.account import AwsAccount
 from components.aws.keys import customer_key
+from components.aws.security_groups import from_cluster_nodes
 from components.handle import Postgres, PostgresSpec
 from components.options import child_options
 
@@ -72,21 +73,13 @@ class RdsPostgres(pulumi.ComponentResource):
         subnets = aws.rds.SubnetGroup(
             name, description=f"{database} database: private subnets", subnet_ids=args.subnet_ids, tags=tags, opts=child
         )
-        group = aws.ec2.SecurityGroup(
+        group = from_cluster_nodes(
             name,
             description=f"{database} database: PostgreSQL from the cluster's nodes only",
+            rule_description="PostgreSQL (TLS) from the cluster's nodes",
             vpc_id=args.vpc_id,
-            tags=with_name(tags, name),
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            name,
-            security_group_id=group.id,
-            referenced_security_group_id=args.node_security_group_id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL (TLS) from the cluster's nodes",
+            node_security_group_id=args.node_security_group_id,
+            port=POSTGRES_PORT,
             tags=tags,
             opts=child,
         )
