@@ -303,3 +303,12 @@ def test_a_local_cluster_runs_mlflow_with_an_in_cluster_database_and_its_store_c
     (container,) = _server(plan)["containers"]
     assert container["envFrom"] == [{"secretRef": {"name": "mlflow-object-store"}}]
     assert "--artifacts-destination=s3://ray-artifacts/mlflow" in container["args"]
+
+
+def test_tracking_on_an_existing_cluster_needs_enforced_network_policies():
+    config = _with_tracking("local", {"enabled": True, "database": {"kind": "inCluster"}})
+    config = set_key(config, "existing", {**get_key(config, "existing"), "networkPolicyEnforced": False})
+    problems = config_problems(config)
+    assert any(
+        p.startswith("existing.networkPolicyEnforced: must be true with tracking.mlflow.enabled") for p in problems
+    ), problems
