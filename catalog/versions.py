@@ -119,3 +119,14 @@ KARPENTER_CRD_URLS = tuple(
 )
 # The EKS-optimised AL2023 AMI release (Karpenter picks its NVIDIA variant for GPU types); never @latest.
 KARPENTER_GPU_AMI_ALIAS = "al2023@v20250915"
+
+# The MLflow tracking server (tracking.mlflow): the official image's "-full" variant, which carries the
+# PostgreSQL drivers and the S3 and GCS artifact clients (the plain image has neither). Same release as the
+# mlflow-skinny client the examples use.
+MLFLOW_VERSION = "3.18.0"
+MLFLOW_IMAGE = f"ghcr.io/mlflow/mlflow:v{MLFLOW_VERSION}-full"
+# Its database: RDS and Cloud SQL PostgreSQL (major version; minor versions upgrade in maintenance windows),
+# or, in dev and local only, the official PostgreSQL image in the cluster.
+POSTGRES_MAJOR_VERSION = "17"
+CLOUD_SQL_POSTGRES_VERSION = f"POSTGRES_{POSTGRES_MAJOR_VERSION}"
+POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"

@@ -65,6 +65,32 @@ class IngressSupport:
 
 
 @dataclass(frozen=True)
+class PostgresSpec:
+    """The managed PostgreSQL the platform asks a cloud layer for: its database's name, and its size."""
+
+    database: str
+    instance_class: str
+    storage_gib: int
+    backup_retention_days: int
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """A PostgreSQL database reachable from the cluster: where it is, and the credentials of its one user.
+    ``password`` is a Pulumi secret, only ever written into a Kubernetes Secret."""
+
+    host: pulumi.Input[str]
+    port: int
+    database: str
+    user: str
+    password: pulumi.Output[str]
+    # Connections must use TLS (the managed databases refuse others).
+    require_tls: bool = True
+    # What must exist before clients connect (the instance, its database and user).
+    ready: list[pulumi.Resource] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ClusterHandle:
     name: pulumi.Output[str]
     provider: k8s.Provider
@@ -91,6 +117,8 @@ class ClusterHandle:
     ingress: IngressSupport | None = None
     # The registry path the cloud mirrors Docker Hub under (a pull-through cache), or None: Docker Hub itself.
     image_mirror: pulumi.Output[str] | None = None
+    # Where the cloud offers a managed PostgreSQL (RDS, Cloud SQL): (name, size) -> the database.
+    postgres: Callable[[str, PostgresSpec], Postgres] | None = None
 
 
 class CloudLayer(Protocol):

@@ -12,9 +12,11 @@ from components.kubernetes.platform import KubernetesPlatform, Monitoring, RayWo
 from components.kubernetes.rayservice import TeamServe
 from components.kubernetes.teams import TeamWorkloads
 from components.kubernetes.tenancy import GpuShare, TeamSpec
+from components.kubernetes.tracking import MlflowTracking
 from infra.access import sso_access
 from infra.clouds import aws_cluster, existing_cluster, gcp_cluster
 from infra.cost import cost_controls, cost_output, gpu_hourly_prices
+from infra.tracking import tracking_args
 from stackconfig.platform import PlatformConfig
 from stackconfig.teams import TeamConfig
 
@@ -92,6 +94,12 @@ def build_platform(config: PlatformConfig) -> None:
 
     cost_controls(stack, config, cloud)
     sso_access(stack, config, handle, after=[kubernetes])
+    if config.tracking.mlflow.enabled:
+        # After the kubernetes layer: the team namespaces it creates get the tracking URI.
+        tracking = MlflowTracking(
+            f"{stack}-mlflow", tracking_args(config), handle, opts=pulumi.ResourceOptions(depends_on=[kubernetes])
+        )
+        pulumi.export("mlflowTrackingUri", tracking.uri)
 
     pulumi.export("cloud", config.cloud)
     for name, value in cloud.outputs.items():

@@ -7,6 +7,7 @@ runs the same objects in-process on the offline plan.
 from policies import (
     access,
     cost,
+    databases,
     eks,
     eks_access,
     gcp,
@@ -62,4 +63,5 @@ ALL_POLICIES: list[Rule] = [
     *ray_auth.POLICIES,
     *gcs_redis.POLICIES,
     *sso.POLICIES,
+    *databases.POLICIES,
 ]

@@ -25,7 +25,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-AREAS = ("s3", "eks", "nodes", "iam", "network", "kubernetes", "ray", "tagging", "gcp")
+AREAS = ("s3", "eks", "nodes", "iam", "network", "kubernetes", "ray", "tagging", "gcp", "databases")
 
 _EXEMPTIONS_SCHEMA = {
     "type": "array",

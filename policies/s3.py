@@ -23,7 +23,14 @@ LIFECYCLE = (
 )
 OWNERSHIP = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
 GCS_BUCKETS = ("gcp:storage/bucket:Bucket",)
-STATEFUL = (*BUCKETS, *GCS_BUCKETS, "aws:kms/key:Key", "gcp:kms/cryptoKey:CryptoKey")
+STATEFUL = (
+    *BUCKETS,
+    *GCS_BUCKETS,
+    "aws:kms/key:Key",
+    "gcp:kms/cryptoKey:CryptoKey",
+    "aws:rds/instance:Instance",
+    "gcp:sql/databaseInstance:DatabaseInstance",
+)
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 # Everything that takes a canned ACL or ACL grants: buckets, their ACL resources, and objects.
 ACL_HOLDERS = (
@@ -238,7 +245,7 @@ POLICIES: list[Rule] = [
         severity=Severity.HIGH,
         types=STATEFUL,
         config=PROTECTED_ENVIRONMENT,
-        description="Buckets and KMS keys of protected environments are protected from deletion.",
+        description="Buckets, KMS keys and databases of protected environments are protected from deletion.",
         controls=("AWS FSBP KMS.3",),
         remediation="Create the resource with ResourceOptions(protect=True, retain_on_delete=True).",
         check=_protected,

@@ -21,6 +21,7 @@ from stackconfig.observability import ObservabilityConfig
 from stackconfig.pools import GpuPoolConfig, SystemPoolConfig
 from stackconfig.storage import StorageConfig
 from stackconfig.teams import RayConfig, TeamConfig
+from stackconfig.tracking import TrackingConfig
 
 
 class PlatformConfig(ConfigModel):
@@ -40,6 +41,7 @@ class PlatformConfig(ConfigModel):
     costs: CostsConfig = CostsConfig()
     access: AccessConfig = AccessConfig()
     images: ImagesConfig = ImagesConfig()
+    tracking: TrackingConfig = TrackingConfig()
     tags: dict[str, str]
 
     @property

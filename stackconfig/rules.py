@@ -16,6 +16,7 @@ from stackconfig.gcp import GKE_CLUSTER_NAME
 from stackconfig.karpenter import karpenter_problems
 from stackconfig.pools import SystemPoolConfig
 from stackconfig.teams import team_identity_problems
+from stackconfig.tracking import tracking_problems
 
 # The keys each cloud needs, and those that belong to another cloud.
 _CLOUD_KEYS = {
@@ -67,6 +68,7 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     yield from _team_enforcers(raw)
     yield from team_identity_problems(raw)
     yield from access_problems(raw)
+    yield from tracking_problems(raw)
 
 
 def _present(raw: Mapping[str, Any], path: str) -> bool:

@@ -54,6 +54,8 @@ def test_every_key_has_an_explicit_policy_that_grants_nothing_to_anyone(plan):
         f"{plan.stack}-artifacts-key",
         f"{plan.stack}-costs-cost-alerts",
     }
+    if plan.of_type("aws:rds/instance:Instance"):
+        names.add(f"{plan.stack}-mlflow-db-key")  # the tracking database's (tests/test_tracking.py)
     assert {k.name for k in keys} == names
     admin = _cluster_config(plan.stack)["adminRoleArn"]
     for key in keys:

@@ -35,7 +35,7 @@ def test_gke_enforces_network_policy_and_fills_the_groups_team_bindings_name(gcp
 
 def test_prod_encrypts_secrets_with_a_rotating_key_only_the_gke_service_agent_uses():
     plan = planned("gcp-prod")
-    ring = resource(plan, "gcp:kms/keyRing:KeyRing")
+    ring = resource(plan, "gcp:kms/keyRing:KeyRing", "gcp-prod-secrets")
     key = resource(plan, "gcp:kms/cryptoKey:CryptoKey", "gcp-prod-secrets")
     cluster = resource(plan, CLUSTER)
     # The ring holds the GCS Redis keys too (components/gcp/gcs_store.py), each granted to Memorystore only.

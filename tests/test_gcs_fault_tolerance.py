@@ -60,7 +60,7 @@ def test_the_redis_is_private_encrypted_authenticated_and_kept_in_prod():
     (subnets,) = plan.of_type("aws:elasticache/subnetGroup:SubnetGroup")
     (eks,) = plan.of_type("aws:eks/cluster:Cluster")
     assert subnets.inputs["subnetIds"] == eks.inputs["vpcConfig"]["subnetIds"]  # the private subnets
-    (rule,) = plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    (rule,) = [r for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "gcs" in r.name]
     assert rule.inputs["referencedSecurityGroupId"].startswith("sg-")  # EKS's cluster security group
     assert [rule.inputs["securityGroupId"]] == inputs["securityGroupIds"]
     assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (6379, 6379)

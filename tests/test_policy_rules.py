@@ -445,6 +445,7 @@ def _baseline_report(stack: str, config: str):
 def test_every_rule_has_a_case():
     from tests.test_policy_aws import AWS_CASES
     from tests.test_policy_cost import COST_CASES
+    from tests.test_policy_databases import DATABASE_CASES
     from tests.test_policy_gcp import GCP_CASES
     from tests.test_policy_gcs_redis import GCS_REDIS_CASES
     from tests.test_policy_karpenter import KARPENTER_CASES
@@ -460,6 +461,7 @@ def test_every_rule_has_a_case():
         *KARPENTER_CASES,
         *GCS_REDIS_CASES,
         *SSO_CASES,
+        *DATABASE_CASES,
     ]
     assert {c.policy for c in cases} == {p.name for p in ALL_POLICIES}
 

@@ -1,6 +1,7 @@
 """In production every stateful resource (buckets, KMS keys, the control-plane log group, the Ray GCS
-Redis on either cloud) is protected: a change to any of its replace-forcing keys is a replacement the diff reports as
-blocked, with how to proceed, and `pulumi up` would refuse."""
+Redis on either cloud, MLflow's RDS and Cloud SQL databases) is protected: a change to any of its
+replace-forcing keys is a replacement the diff reports as blocked, with how to proceed, and `pulumi up`
+would refuse."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ STATEFUL = {
     "gcp:kms/cryptoKey:CryptoKey",
     "gcp:kms/keyRing:KeyRing",
     "gcp:redis/instance:Instance",
+    "aws:rds/instance:Instance",
+    "gcp:sql/databaseInstance:DatabaseInstance",
 }
 
 
@@ -84,3 +87,17 @@ def test_changing_a_replace_forcing_key_of_a_stateful_resource_is_blocked(stack,
     report = to_markdown(diff)
     assert f"**Blocked**: `{resource.type}` `{name}` would be replaced" in report
     assert f"To proceed safely: {SAFE_WAYS}" in report
+
+
+def test_replacing_devs_in_cluster_database_claim_is_reported_and_keeps_the_old_one():
+    """dev's in-cluster PostgreSQL is not protected (dev only), but its claim is retained: a replacement
+    leaves the old volume, with the runs' history, in the cluster."""
+    base = planned("dev")
+    head = copy.deepcopy(base)
+    (claim,) = head.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    claim.inputs["spec"]["storageClassName"] = "standard"
+    diff = diff_plans(base, head)
+    (change,) = [c for c in diff.changes if c.name == claim.name]
+    assert change.action == "replace" and change.retained and not change.blocked
+    assert change.replace_reasons == ["spec.storageClassName"]
+    assert change in diff.stateful_losses

@@ -20,6 +20,7 @@ from components.aws.karpenter import Karpenter, KarpenterArgs, KarpenterPoolOpti
 from components.aws.load_balancer import LoadBalancerArgs, LoadBalancerController
 from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
+from components.aws.postgres import RdsPostgresArgs, rds_postgres_factory
 from components.aws.prometheus import managed_prometheus
 from components.aws.storage import ArtifactStore, ArtifactStoreArgs
 from components.handle import ClusterHandle, IngressSupport, ObjectStore
@@ -258,6 +259,19 @@ class AwsCluster(pulumi.ComponentResource):
                     protect=args.protect,
                 ),
                 provider=provider,
+                parent=self,
+            ),
+            postgres=rds_postgres_factory(
+                RdsPostgresArgs(
+                    vpc_id=self.vpc_id,
+                    subnet_ids=private_subnets,
+                    node_security_group_id=self.eks.cluster.vpc_config.cluster_security_group_id,
+                    admin_role_arn=args.admin_role_arn,
+                    tags=tags,
+                    protect=args.protect,
+                ),
+                provider=provider,
+                account=account,
                 parent=self,
             ),
             managed_prometheus=managed_prometheus(

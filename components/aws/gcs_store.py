@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from catalog import versions
+from components.aws.security_groups import from_cluster_nodes
 from components.handle import GcsRedis
 
 REDIS_PORT = 6379
@@ -41,21 +42,13 @@ def gcs_store_factory(args: GcsStoreArgs, *, provider: aws.Provider, parent: pul
         subnets = aws.elasticache.SubnetGroup(
             name, description=f"Ray GCS store of team {team}", subnet_ids=args.subnet_ids, tags=tags, opts=child
         )
-        group = aws.ec2.SecurityGroup(
+        group = from_cluster_nodes(
             name,
             description=f"Ray GCS store of team {team}: Redis from the cluster's nodes only",
+            rule_description="Redis (TLS) from the cluster's nodes",
             vpc_id=args.vpc_id,
-            tags=tags,
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            name,
-            security_group_id=group.id,
-            referenced_security_group_id=args.node_security_group_id,
-            ip_protocol="tcp",
-            from_port=REDIS_PORT,
-            to_port=REDIS_PORT,
-            description="Redis (TLS) from the cluster's nodes",
+            node_security_group_id=args.node_security_group_id,
+            port=REDIS_PORT,
             tags=tags,
             opts=child,
         )

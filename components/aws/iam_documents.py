@@ -14,6 +14,15 @@ OBJECT_READ_WRITE_ACTIONS = [
     "s3:ListMultipartUploadParts",
 ]
 KMS_DATA_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# What a service encrypting its own data (CloudWatch Logs, RDS) does with a key.
+KMS_SERVICE_USE_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+]
 # Managing a key, never using it: the administrators of a key cannot decrypt with it by this grant alone.
 KEY_ADMINISTRATION_ACTIONS = [
     "kms:DescribeKey",
@@ -178,6 +187,33 @@ def artifact_key_policy(
     )
 
 
+def database_key_policy(
+    account_id: str, admin_role_arn: str, region: str, partition: str = "aws", dns_suffix: str = "amazonaws.com"
+) -> Document:
+    """A database's key: used only through RDS, by principals of this account (RDS itself, through grants it
+    makes for the instance when the deploying identity creates it)."""
+    through_rds = {"kms:ViaService": f"rds.{region}.{dns_suffix}", "kms:CallerAccount": account_id}
+    return _document(
+        _key_administration(account_id, admin_role_arn, partition),
+        {
+            "Sid": "UseThroughRds",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id, partition)},
+            "Action": [*KMS_SERVICE_USE_ACTIONS, "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": through_rds},
+        },
+        {
+            "Sid": "GrantsToRds",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id, partition)},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"StringEquals": through_rds, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    )
+
+
 def log_group_arn(account_id: str, region: str, log_group: str, partition: str = "aws") -> str:
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group}"
 
@@ -197,14 +233,7 @@ def log_key_policy(
             "Sid": "CloudWatchLogsForOneGroup",
             "Effect": "Allow",
             "Principal": {"Service": f"logs.{region}.{dns_suffix}"},
-            "Action": [
-                "kms:Encrypt",
-                "kms:Decrypt",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-                "kms:GenerateDataKey",
-                "kms:GenerateDataKeyWithoutPlaintext",
-            ],
+            "Action": list(KMS_SERVICE_USE_ACTIONS),
             "Resource": "*",
             # CloudWatch Logs passes the log group's ARN as encryption context (a string-typed key).
             "Condition": {

@@ -16,6 +16,7 @@ from components.gcp.image_cache import ArtifactRegistryCache, ArtifactRegistryCa
 from components.gcp.kms import SecretsKey, SecretsKeyArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.nodepools import GkeNodePool, GkeNodePoolArgs
+from components.gcp.postgres import CloudSqlArgs, cloud_sql_factory
 from components.gcp.storage import GcsArtifactStore, GcsArtifactStoreArgs
 from components.gcp.volumes import retained_storage_class
 from components.handle import ClusterHandle, ObjectStore
@@ -190,6 +191,18 @@ class GcpCluster(pulumi.ComponentResource):
                     protect=args.protect,
                     key_ring=secrets_key.ring.id if secrets_key else None,
                     project_number=project.number if project is not None and args.protect else None,
+                ),
+                provider=provider,
+                parent=self,
+            ),
+            postgres=cloud_sql_factory(
+                CloudSqlArgs(
+                    project=args.project,
+                    region=args.region,
+                    network=network.network.id,
+                    cluster_name=cluster_name,
+                    labels=labels,
+                    protect=args.protect,
                 ),
                 provider=provider,
                 parent=self,

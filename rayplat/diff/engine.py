@@ -36,6 +36,9 @@ STATEFUL = (
     "gcp:kms/cryptoKey:CryptoKey",
     "gcp:kms/keyRing:KeyRing",
     "gcp:container/cluster:Cluster",
+    "aws:rds/instance:Instance",
+    "gcp:sql/databaseInstance:DatabaseInstance",
+    "kubernetes:core/v1:PersistentVolumeClaim",
 )
 IAM_DOCUMENTS = {
     "aws:iam/policy:Policy": "policy",

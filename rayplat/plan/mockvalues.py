@@ -260,6 +260,38 @@ def _amp_workspace(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
     }
 
 
+def _rds_named(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    physical = physical_name(type_, name, inputs)
+    return {"id": physical, "name": physical}
+
+
+def _rds_instance(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    identifier = physical_name(type_, name, inputs, key="identifier")
+    address = f"{identifier}.{digest(type_, name, 'endpoint', length=12)}.{site.region}.rds.amazonaws.com"
+    return {
+        "id": identifier,
+        "identifier": identifier,
+        "address": address,
+        "endpoint": f"{address}:{int(inputs.get('port', 5432))}",
+        "arn": _regional_arn("rds", site.region, f"db:{identifier}"),
+    }
+
+
+def _cloud_sql_instance(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    instance = physical_name(type_, name, inputs)
+    octets = [int(digest(type_, name, str(i), length=2), 16) for i in range(2)]
+    return {
+        "id": instance,
+        "name": instance,
+        "connectionName": f"{site.project}:{site.region}:{instance}",
+        "privateIpAddress": f"10.200.{octets[0]}.{octets[1]}",
+    }
+
+
+def _gcp_global_address(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    return _gcp_self_link("addresses", "global", physical_name(type_, name, inputs), site)
+
+
 def _named(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
     physical = physical_name(type_, name, inputs)
     return {"id": physical}
@@ -298,6 +330,11 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, str, Inputs, Site], Inputs]] = {
     "gcp:kms/cryptoKey:CryptoKey": _kms_crypto_key,
     "gcp:redis/instance:Instance": _memorystore,
     "random:index/randomPassword:RandomPassword": _random_password,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:rds/subnetGroup:SubnetGroup": _rds_named,
+    "aws:rds/parameterGroup:ParameterGroup": _rds_named,
+    "gcp:sql/databaseInstance:DatabaseInstance": _cloud_sql_instance,
+    "gcp:compute/globalAddress:GlobalAddress": _gcp_global_address,
 }
 
 
