@@ -61,7 +61,7 @@ def build_platform(config: PlatformConfig) -> None:
     )
 
     cost_controls(stack, config, cloud)
-    sso_access(stack, config, handle, after=[kubernetes])
+    sso_access(stack, config, cloud, after=[kubernetes])
 
     pulumi.export("cloud", config.cloud)
     for name, value in cloud.outputs.items():
