@@ -248,7 +248,7 @@ def test_an_existing_cluster_uses_the_ingress_class_and_tls_secret_it_names():
 
 def test_prod_config_parses_with_its_ingress():
     config = parse_config(project_keys(read_stack_config("prod")))
-    assert config.access.ingress is not None
+    assert config.access.ingress is not None and config.access.ingress.oidc is not None
     assert config.access.ingress.oidc.client_secret.name == "oidc-client"
 
 
