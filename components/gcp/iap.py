@@ -19,6 +19,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from catalog.ray_ports import RAY_SERVICE_PORTS
+from components.kubernetes.custom import custom_resource
 from components.options import child_options
 
 IAP_ROLE = "roles/iap.httpsResourceAccessor"
@@ -179,15 +180,7 @@ class IapAccess(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
         on_gcp: pulumi.ResourceOptions,
     ) -> None:
-        config = backend_config(backend, args)
-        config_resource = k8s.apiextensions.CustomResource(
-            name,
-            api_version=config["apiVersion"],
-            kind=config["kind"],
-            metadata=config["metadata"],
-            spec=config["spec"],
-            opts=opts,
-        )
+        config_resource = custom_resource(name, backend_config(backend, args), opts)
         service = iap_service(backend)
         service_resource = k8s.core.v1.Service(
             name,
