@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pulumi
 
-from components.handle import ClusterHandle, IngressSupport
+from catalog.ray_ports import RAY_SERVICE_PORTS
+from components.gcp.cluster import GcpCluster
+from components.gcp.iap import GRAFANA_PORT, IapAccess, IapArgs, IapBackend
+from components.handle import CloudLayer, ClusterHandle, IngressSupport
 from components.kubernetes.observability.monitors import RELEASE_NAME
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
 from components.kubernetes.sso import OidcClient, SsoAccess, SsoArgs, dashboard_app, grafana_app
@@ -24,11 +27,16 @@ def _ingress_support(config: PlatformConfig, ingress: IngressConfig, handle: Clu
     raise ValueError(f"access.ingress: no ingress controller serves Ingresses on cloud '{config.cloud}'")
 
 
-def sso_access(stack: str, config: PlatformConfig, handle: ClusterHandle, after: list[pulumi.Resource]) -> None:
+def sso_access(stack: str, config: PlatformConfig, cloud: CloudLayer, after: list[pulumi.Resource]) -> None:
     ingress = config.access.ingress
     if ingress is None:
         return
+    if isinstance(cloud, GcpCluster):
+        iap_access(stack, config, ingress, cloud, after)
+        return
+    handle = cloud.handle
     oidc = ingress.oidc
+    assert oidc is not None, "validated: oauth2-proxy's OIDC client is required outside GCP"
     apps = [
         dashboard_app(team.name, team.members.group, ingress.domain, team.namespace, f"{team.name}-ray")
         for team in config.teams
@@ -53,5 +61,52 @@ def sso_access(stack: str, config: PlatformConfig, handle: ClusterHandle, after:
             replicas=2 if config.protected else 1,
         ),
         provider=handle.provider,
+        opts=pulumi.ResourceOptions(depends_on=[*handle.ready, *after]),
+    )
+
+
+def iap_access(
+    stack: str, config: PlatformConfig, ingress: IngressConfig, cloud: GcpCluster, after: list[pulumi.Resource]
+) -> None:
+    """GKE: IAP checks the group in front of each team's dashboard (the team's group, a Google group e-mail)
+    and of Grafana (grafanaGroups)."""
+    iap, cidr = ingress.iap, config.gcp_settings.network.proxy_only_cidr
+    assert iap is not None and cidr is not None, "validated: required with access.ingress on GCP"
+    backends = [
+        IapBackend(
+            name=f"ray-{team.name}",
+            host=f"{team.name}.{ingress.domain}",
+            namespace=team.namespace,
+            selector={"ray.io/cluster": f"{team.name}-ray", "ray.io/node-type": "head"},
+            port=RAY_SERVICE_PORTS["dashboard"],
+            groups=(team.members.group,),
+            isolate=True,
+        )
+        for team in config.teams
+        if team.ray_cluster is not None
+    ]
+    if ingress.grafana_groups:
+        backends.append(
+            IapBackend(
+                name="grafana",
+                host=f"grafana.{ingress.domain}",
+                namespace=MONITORING_NAMESPACE,
+                selector={"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": RELEASE_NAME},
+                port=GRAFANA_PORT,
+                groups=tuple(ingress.grafana_groups),
+            )
+        )
+    handle = cloud.handle
+    IapAccess(
+        f"{stack}-iap",
+        IapArgs(
+            project=config.gcp_settings.project,
+            oauth_client_secret=iap.oauth_client_secret,
+            pre_shared_cert=iap.pre_shared_cert,
+            proxy_only_cidr=cidr,
+            backends=backends,
+        ),
+        provider=handle.provider,
+        gcp_provider=cloud.provider,
         opts=pulumi.ResourceOptions(depends_on=[*handle.ready, *after]),
     )

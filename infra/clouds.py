@@ -10,6 +10,7 @@ from components.aws.network import NetworkArgs
 from components.aws.storage import ArtifactStoreArgs
 from components.existing.cluster import ExistingCluster, ExistingClusterArgs, MinioStore, S3Store
 from components.gcp.cluster import GcpCluster, GcpClusterArgs
+from components.gcp.iap import IAP_BACKEND_PORTS
 from components.gcp.network import GcpNetworkArgs
 from components.gcp.storage import GcsArtifactStoreArgs
 from components.handle import GcsRedis
@@ -92,6 +93,8 @@ def gcp_cluster(stack: str, config: PlatformConfig) -> GcpCluster:
             subnet_cidr=settings.network.subnet_cidr,
             pods_cidr=settings.network.pods_cidr,
             services_cidr=settings.network.services_cidr,
+            proxy_only_cidr=settings.network.proxy_only_cidr if config.access.ingress else None,
+            proxy_ports=IAP_BACKEND_PORTS,
         ),
         master_cidr=settings.network.master_cidr,
         private_endpoint=endpoint.access == "private",

@@ -93,7 +93,7 @@ def build_platform(config: PlatformConfig) -> None:
     )
 
     cost_controls(stack, config, cloud)
-    sso_access(stack, config, handle, after=[kubernetes])
+    sso_access(stack, config, cloud, after=[kubernetes])
     if config.tracking.mlflow.enabled:
         # After the kubernetes layer: the team namespaces it creates get the tracking URI.
         tracking = MlflowTracking(

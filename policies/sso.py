@@ -20,6 +20,16 @@ from policies.rules import Rule, Subject, of_type, resource_rule
 DEPLOYMENT = ("kubernetes:apps/v1:Deployment",)
 INGRESS = ("kubernetes:networking.k8s.io/v1:Ingress",)
 RELEASE = ("kubernetes:helm.sh/v3:Release",)
+BACKEND_CONFIG = ("kubernetes:cloud.google.com/v1:BackendConfig",)
+IAP_BINDINGS = (
+    "gcp:iap/webIamMember:WebIamMember",
+    "gcp:iap/webIamBinding:WebIamBinding",
+    "gcp:iap/webBackendServiceIamMember:WebBackendServiceIamMember",
+    "gcp:iap/webBackendServiceIamBinding:WebBackendServiceIamBinding",
+)
+IAP_ACCESSOR = "roles/iap.httpsResourceAccessor"
+# The classes of GKE's Ingress controller: gce is an external Application Load Balancer.
+GCE_CLASSES = ("gce", "gce-internal")
 OAUTH2_PROXY_REPOSITORY = parse_image(versions.OAUTH2_PROXY_IMAGE).repository
 ALB = "alb.ingress.kubernetes.io/"
 _ALB_CONFIG = {
@@ -139,6 +149,40 @@ def _controller_pinned(release: Subject, _config) -> Iterable[str]:
         yield f"image.tag {tag} overrides the chart's {versions.AWS_LOAD_BALANCER_CONTROLLER_VERSION}"
 
 
+def _gce_internal_https(ingress: Subject, _config) -> Iterable[str]:
+    ingress_class = _ingress_class(ingress)
+    if ingress_class not in GCE_CLASSES:
+        return
+    if ingress_class != "gce-internal":
+        yield "is served by an external Application Load Balancer (class gce), not gce-internal"
+    annotations = mapping(metadata(ingress).get("annotations"))
+    if str(annotations.get("kubernetes.io/ingress.allow-http", "true")).lower() != "false":
+        yield 'serves plain HTTP too (kubernetes.io/ingress.allow-http is not "false")'
+    if not (annotations.get("ingress.gcp.kubernetes.io/pre-shared-cert") or mapping(ingress.get("spec")).get("tls")):
+        yield "names no certificate (ingress.gcp.kubernetes.io/pre-shared-cert or spec.tls)"
+
+
+def _backend_config_iap(config: Subject, _config) -> Iterable[str]:
+    iap = mapping(mapping(config.get("spec")).get("iap"))
+    if iap.get("enabled") is not True:
+        yield "spec.iap.enabled is not true: the backend is not behind Identity-Aware Proxy"
+    secret = mapping(iap.get("oauthclientCredentials")).get("secretName")
+    if "oauthclientCredentials" in iap and not isinstance(secret, str):
+        yield "spec.iap.oauthclientCredentials names no Secret (secretName)"
+
+
+def _iap_groups_only(binding: Subject, _config) -> Iterable[str]:
+    if binding.get("role") != IAP_ACCESSOR:
+        return
+    member = binding.get("member")
+    members = [member] if member is not None else strings(binding.get("members"))
+    if not members:
+        yield f"grants {IAP_ACCESSOR} to no member it names"
+    for m in members:
+        if not str(m).startswith("group:"):
+            yield f"grants {IAP_ACCESSOR} to {m}: only Google groups (group:...) may pass IAP"
+
+
 POLICIES: list[Rule] = [
     resource_rule(
         name="oauth2-proxy-group-restricted",
@@ -186,5 +230,40 @@ POLICIES: list[Rule] = [
         remediation="Upgrade through catalog/versions.py, and review components/aws/load_balancer.py's policy "
         "against upstream's docs/install/iam_policy.json at the new version.",
         controls=("OpenSSF Scorecard: Pinned-Dependencies",),
+    ),
+    resource_rule(
+        name="gke-ingress-internal-https",
+        area="network",
+        severity=Severity.HIGH,
+        types=INGRESS,
+        check=_gce_internal_https,
+        description="An Ingress served by GKE's controller gets an internal Application Load Balancer "
+        "(gce-internal) that serves HTTPS only, with a certificate.",
+        remediation="Annotate kubernetes.io/ingress.class: gce-internal, kubernetes.io/ingress.allow-http: "
+        '"false" and ingress.gcp.kubernetes.io/pre-shared-cert (access.ingress.iap.preSharedCert).',
+        controls=("Ray security guide: expose no Ray service to untrusted users", "CVE-2023-48022"),
+    ),
+    resource_rule(
+        name="gke-backend-config-iap",
+        area="network",
+        severity=Severity.HIGH,
+        types=BACKEND_CONFIG,
+        check=_backend_config_iap,
+        description="Every BackendConfig the platform creates puts its backend behind Identity-Aware Proxy.",
+        remediation="Set spec.iap.enabled: true and spec.iap.oauthclientCredentials.secretName "
+        "(access.ingress.iap.oauthClientSecret).",
+        controls=("NIST.800-53.r5 AC-3", "NIST.800-53.r5 IA-2", "KubeRay ingress guide: only authorized users"),
+    ),
+    resource_rule(
+        name="iap-access-groups-only",
+        area="gcp",
+        severity=Severity.CRITICAL,
+        types=IAP_BINDINGS,
+        check=_iap_groups_only,
+        description="IAP lets through Google groups only: no allUsers, allAuthenticatedUsers, users or service "
+        "accounts.",
+        remediation="Grant roles/iap.httpsResourceAccessor to the team's group (teams[].members.group) or to "
+        "access.ingress.grafanaGroups, never to individuals or to everyone.",
+        controls=("NIST.800-53.r5 AC-3", "NIST.800-53.r5 AC-6"),
     ),
 ]

@@ -34,10 +34,24 @@ class OidcConfig(ConfigModel):
     groups_claim: str = Field(default="groups", min_length=1)
 
 
+class IapConfig(ConfigModel):
+    """GKE: Identity-Aware Proxy checks the group in front of each backend, with the OAuth client the
+    administrators create by hand (docs/clouds/gcp.md)."""
+
+    # The Secret (keys client_id and client_secret) in each namespace that holds a backend: every team
+    # namespace with a rayCluster, and the monitoring namespace when grafanaGroups is set.
+    oauth_client_secret: str = Field(pattern=_DNS_NAME)
+    # The regional (same region as the cluster) Compute Engine SSL certificate the internal load balancer
+    # serves; it covers *.<domain>.
+    pre_shared_cert: str = Field(pattern=_DNS_NAME)
+
+
 class IngressConfig(ConfigModel):
     # Each team's dashboard is served at <team>.<domain>, Grafana at grafana.<domain>.
     domain: str = Field(pattern=_DOMAIN)
-    oidc: OidcConfig
+    # AWS and existing clusters: oauth2-proxy's OIDC client. GKE: IAP checks the group instead (iap).
+    oidc: OidcConfig | None = None
+    iap: IapConfig | None = None
     # AWS: the ACM certificate of the ALB's HTTPS listener (it covers *.<domain>).
     certificate_arn: str | None = Field(default=None, pattern=ACM_CERTIFICATE_ARN.pattern)
     # Existing clusters: the IngressClass of the controller that serves Ingresses there, and the TLS Secret
@@ -63,11 +77,13 @@ def access_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         return
     cloud = raw.get("cloud")
     if cloud == "gcp":
-        yield (
-            "access.ingress",
-            "is not supported on GCP yet (IAP in front of the GCE ingress is not built): use `rayplat connect`",
-        )
-    elif cloud == "aws":
+        yield from _gcp_problems(raw, ingress)
+    else:
+        if ingress.get("oidc") is None:
+            yield _where("oidc"), f"required when cloud is '{cloud}': oauth2-proxy logs users in with it"
+        if ingress.get("iap") is not None:
+            yield _where("iap"), f"does not apply when cloud is '{cloud}': Identity-Aware Proxy is GKE's"
+    if cloud == "aws":
         yield from _aws_problems(raw, ingress)
     elif cloud == "existing":
         for key, why in (
@@ -102,3 +118,22 @@ def _aws_problems(raw: Mapping[str, Any], ingress: Mapping[str, Any]) -> Iterabl
         yield _where("certificateArn"), "required when cloud is 'aws': the ALB's HTTPS listener needs a certificate"
     elif isinstance(arn, str) and (match := ACM_CERTIFICATE_ARN.match(arn)) and region and match[1] != region:
         yield _where("certificateArn"), f"is in {match[1]}, not in the stack's region {region}: an ALB uses its own"
+
+
+def _gcp_problems(raw: Mapping[str, Any], ingress: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    if ingress.get("iap") is None:
+        yield _where("iap"), "required when cloud is 'gcp': Identity-Aware Proxy checks the team's group on GKE"
+    for key, why in (
+        ("oidc", "IAP logs users in with Google and checks the group (Google ID tokens carry no groups claim)"),
+        ("certificateArn", "an ACM certificate is AWS's: use iap.preSharedCert"),
+        ("className", "the platform uses GKE's internal Application Load Balancer (gce-internal)"),
+        ("tlsSecret", "the load balancer serves iap.preSharedCert"),
+    ):
+        if ingress.get(key) is not None:
+            yield _where(key), f"does not apply when cloud is 'gcp': {why}"
+    network = raw_mapping(raw_mapping(raw.get("gcp")).get("network"))
+    if network.get("proxyOnlyCidr") is None:
+        yield (
+            "gcp.network.proxyOnlyCidr",
+            "required with access.ingress: GKE's internal Application Load Balancer needs a proxy-only subnet",
+        )

@@ -23,6 +23,8 @@ class GcpNetworkConfig(ConfigModel):
     services_cidr: str = "10.20.0.0/20"
     # The control plane's private range: a /28 GKE peers with the VPC.
     master_cidr: str = "172.16.0.0/28"
+    # The proxy-only subnet of the internal Application Load Balancer (access.ingress); none without it.
+    proxy_only_cidr: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> GcpNetworkConfig:
@@ -32,6 +34,8 @@ class GcpNetworkConfig(ConfigModel):
             "servicesCidr": self.services_cidr,
             "masterCidr": self.master_cidr,
         }
+        if self.proxy_only_cidr is not None:
+            cidrs["proxyOnlyCidr"] = self.proxy_only_cidr
         problems = [(key, p) for key, cidr in cidrs.items() if (p := cidr_problem(cidr))]
         if not problems:
             networks = {key: ipaddress.ip_network(cidr) for key, cidr in cidrs.items()}

@@ -12,6 +12,7 @@ from parliament import analyze_policy_string
 
 from catalog import versions
 from components.aws.load_balancer import CLUSTER_TAG, controller_policy
+from components.gcp.iap import HEALTH_CHECK_RANGES, IAP_ROLE
 from components.kubernetes.sso import INSTANCE_LABEL as PROXY_INSTANCE
 from components.kubernetes.sso import NAME_LABEL as PROXY_NAME
 from components.kubernetes.sso import NAMESPACE, PROXY_PORT
@@ -247,7 +248,7 @@ def test_an_existing_cluster_uses_the_ingress_class_and_tls_secret_it_names():
 
 def test_prod_config_parses_with_its_ingress():
     config = parse_config(project_keys(read_stack_config("prod")))
-    assert config.access.ingress is not None
+    assert config.access.ingress is not None and config.access.ingress.oidc is not None
     assert config.access.ingress.oidc.client_secret.name == "oidc-client"
 
 
@@ -285,16 +286,171 @@ def test_grafana_behind_sso_needs_the_monitoring_stack(dev_config):
     assert [p for p in problems if p.startswith("access.ingress.grafanaGroups: needs observability.enabled")]
 
 
-def test_gcp_refuses_the_ingress_until_iap_is_built():
-    config = read_stack_config("gcp-prod")
-    ingress = {k: v for k, v in INGRESS_CONFIG.items() if k != "certificateArn"}
-    problems = config_problems(_with_ingress(config, ingress))
-    assert [p for p in problems if p.startswith("access.ingress: is not supported on GCP yet")]
-
-
 def test_an_existing_cluster_must_name_its_ingress_controller():
     config = _with_ingress(read_stack_config("local"), {**INGRESS_CONFIG, "grafanaGroups": ["developers"]})
     problems = config_problems(config)
     for key in ("className", "tlsSecret"):
         assert [p for p in problems if p.startswith(f"access.ingress.{key}: required when cloud is 'existing'")]
     assert [p for p in problems if p.startswith("access.ingress.certificateArn: does not apply")]
+
+
+# --- GKE: Identity-Aware Proxy checks the group ---------------------------------------------------------------
+
+BACKEND_CONFIG = "kubernetes:cloud.google.com/v1:BackendConfig"
+IAP_MEMBER = "gcp:iap/webIamMember:WebIamMember"
+SUBNETWORK = "gcp:compute/subnetwork:Subnetwork"
+FIREWALL = "gcp:compute/firewall:Firewall"
+PROXY_ONLY_CIDR = "10.99.0.0/23"
+GKE_INGRESS = {
+    "domain": "ray.example.internal",
+    "iap": {"oauthClientSecret": "iap-oauth-client", "preSharedCert": "ray-cert"},
+    "grafanaGroups": ["ml-platform-admins@acme.example"],
+}
+
+
+def _gke_config(ingress: dict | None = None, proxy_only_cidr: str | None = PROXY_ONLY_CIDR) -> dict[str, str]:
+    config = read_stack_config("gcp-dev")
+    gcp = get_key(config, "gcp")
+    network = gcp.setdefault("network", {})
+    if proxy_only_cidr is not None:
+        network["proxyOnlyCidr"] = proxy_only_cidr
+    return _with_ingress(set_key(config, "gcp", gcp), json.loads(json.dumps(ingress or GKE_INGRESS)))
+
+
+@pytest.fixture(scope="module")
+def gke_plan():
+    return run_program("gcp-dev", _gke_config(), PROGRAM)
+
+
+def _iap_backends(plan) -> dict[str, tuple[str, str, list[str]]]:
+    """Per Ingress: its namespace, host and the groups IAP lets through that host."""
+    members = plan.of_type(IAP_MEMBER)
+    backends = {}
+    for ingress in plan.of_type(INGRESS):
+        (rule,) = ingress.inputs["spec"]["rules"]
+        host = rule["host"]
+        granted = [m for m in members if m.inputs["condition"]["expression"] == f'request.host == "{host}"']
+        backends[ingress.name] = (ingress.inputs["metadata"]["namespace"], host, [m.inputs["member"] for m in granted])
+    return backends
+
+
+def test_gke_each_team_dashboard_and_grafana_are_let_through_iap_to_their_groups_only(gke_plan):
+    teams = _teams_with_clusters("gcp-dev")
+    assert teams
+    expected = {
+        f"gcp-dev-iap-ray-{t}": (f"team-{t}", f"{t}.ray.example.internal", [f"group:{g}"]) for t, g in teams.items()
+    }
+    expected["gcp-dev-iap-grafana"] = (
+        "monitoring",
+        "grafana.ray.example.internal",
+        ["group:ml-platform-admins@acme.example"],
+    )
+    assert _iap_backends(gke_plan) == expected
+    members = gke_plan.of_type(IAP_MEMBER)
+    assert len(members) == len(expected)
+    for member in members:
+        assert member.inputs["role"] == IAP_ROLE and member.inputs["project"] == "acme-ml-dev"
+
+
+def test_gke_every_ingress_is_internal_https_and_its_backend_has_iap_on(gke_plan):
+    ingresses = gke_plan.of_type(INGRESS)
+    assert len(ingresses) == 2
+    for ingress in ingresses:
+        annotations = ingress.inputs["metadata"]["annotations"]
+        assert annotations["kubernetes.io/ingress.class"] == "gce-internal"
+        assert annotations["ingress.gcp.kubernetes.io/pre-shared-cert"] == "ray-cert"
+        assert annotations["kubernetes.io/ingress.allow-http"] == "false"
+        assert "defaultBackend" not in ingress.inputs["spec"]
+        backends = [
+            p["backend"]["service"]["name"] for r in ingress.inputs["spec"]["rules"] for p in r["http"]["paths"]
+        ]
+        (service_name,) = set(backends)
+        service = resource(gke_plan, SERVICE, ingress.name)
+        assert service.inputs["metadata"]["name"] == service_name
+        service_annotations = service.inputs["metadata"]["annotations"]
+        assert json.loads(service_annotations["cloud.google.com/neg"]) == {"ingress": True}
+        config_name = json.loads(service_annotations["cloud.google.com/backend-config"])["default"]
+        config = resource(gke_plan, BACKEND_CONFIG, ingress.name)
+        assert config.inputs["metadata"] == {"name": config_name, "namespace": ingress.inputs["metadata"]["namespace"]}
+        # BackendConfig is GKE's CRD (no public schema in the project's validators): its shape is checked here.
+        assert config.inputs["spec"] == {
+            "iap": {"enabled": True, "oauthclientCredentials": {"secretName": "iap-oauth-client"}}
+        }
+
+
+def test_gke_the_team_backend_is_its_own_head_and_only_the_load_balancer_is_let_in(gke_plan):
+    for team in _teams_with_clusters("gcp-dev"):
+        service = resource(gke_plan, SERVICE, f"gcp-dev-iap-ray-{team}")
+        head = {"ray.io/cluster": f"{team}-ray", "ray.io/node-type": "head"}
+        assert service.inputs["spec"]["selector"] == head
+        assert [p["targetPort"] for p in service.inputs["spec"]["ports"]] == [8265]
+        policy = resource(gke_plan, NETWORK_POLICY, f"gcp-dev-iap-ray-{team}-allow")
+        assert policy.inputs["metadata"]["namespace"] == f"team-{team}"
+        assert policy.inputs["spec"]["podSelector"] == {"matchLabels": head}
+        (rule,) = policy.inputs["spec"]["ingress"]
+        assert [f["ipBlock"]["cidr"] for f in rule["from"]] == [PROXY_ONLY_CIDR, *HEALTH_CHECK_RANGES]
+        assert rule["ports"] == [{"protocol": "TCP", "port": 8265}]
+
+
+def test_gke_the_proxy_only_subnet_and_its_firewall_reach_only_the_ui_ports(gke_plan):
+    subnet = resource(gke_plan, SUBNETWORK, "gcp-dev-vpc-proxy-only")
+    assert subnet.inputs["purpose"] == "REGIONAL_MANAGED_PROXY" and subnet.inputs["role"] == "ACTIVE"
+    assert subnet.inputs["ipCidrRange"] == PROXY_ONLY_CIDR
+    firewall = resource(gke_plan, FIREWALL, "gcp-dev-vpc-proxy-only")
+    assert firewall.inputs["sourceRanges"] == [PROXY_ONLY_CIDR]
+    assert firewall.inputs["allows"] == [{"protocol": "tcp", "ports": ["8265", "3000"]}]
+
+
+def test_gke_uses_no_oauth2_proxy_and_writes_no_secret(gke_plan):
+    assert not [d for d in gke_plan.of_type(DEPLOYMENT) if "-sso-" in d.name]
+    assert not [s for s in gke_plan.of_type("kubernetes:core/v1:Secret") if "-iap-" in s.name]
+
+
+def test_gke_objects_validate_against_kubernetes_schemas(gke_plan):
+    checked = 0
+    for type_, (api, kind) in SSO_KINDS.items():
+        for r in gke_plan.of_type(type_):
+            if "-iap-" in r.name:
+                kubernetes_validate.validate({**r.inputs, "apiVersion": api, "kind": kind}, "1.34.0", strict=True)
+                checked += 1
+    assert checked == 5
+
+
+def test_gcp_prod_turns_the_iap_ingress_on():
+    config = parse_config(project_keys(read_stack_config("gcp-prod")))
+    assert config.access.ingress is not None and config.access.ingress.iap is not None
+    assert config.gcp_settings.network.proxy_only_cidr is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda i: i.pop("iap"), "access.ingress.iap: required when cloud is 'gcp'"),
+        (lambda i: i.update(oidc=INGRESS_CONFIG["oidc"]), "access.ingress.oidc: does not apply when cloud is 'gcp'"),
+        (lambda i: i.update(certificateArn=CERTIFICATE), "access.ingress.certificateArn: does not apply"),
+        (lambda i: i.update(tlsSecret="tls"), "access.ingress.tlsSecret: does not apply when cloud is 'gcp'"),
+        (
+            lambda i: i["iap"].update(oauthClientSecret={"client_secret": "s3cr3t"}),
+            "access.ingress.iap.oauthClientSecret",
+        ),
+        (lambda i: i["iap"].pop("preSharedCert"), "access.ingress.iap.preSharedCert"),
+    ],
+)
+def test_gke_a_bad_ingress_is_refused_naming_its_key(change, expected):
+    ingress = json.loads(json.dumps(GKE_INGRESS))
+    change(ingress)
+    problems = config_problems(_gke_config(ingress))
+    assert [p for p in problems if p.startswith(expected)], problems
+
+
+def test_gke_the_ingress_needs_a_proxy_only_subnet_apart_from_the_others():
+    problems = config_problems(_gke_config(proxy_only_cidr=None))
+    assert [p for p in problems if p.startswith("gcp.network.proxyOnlyCidr: required with access.ingress")], problems
+    subnet = get_key(read_stack_config("gcp-dev"), "gcp").get("network", {}).get("subnetCidr", "10.10.0.0/20")
+    problems = config_problems(_gke_config(proxy_only_cidr=subnet))
+    assert [p for p in problems if p.startswith("gcp.network.proxyOnlyCidr: overlaps")], problems
+
+
+def test_iap_does_not_apply_outside_gcp(dev_config):
+    problems = config_problems(_with_ingress(dev_config, {**INGRESS_CONFIG, "iap": GKE_INGRESS["iap"]}))
+    assert [p for p in problems if p.startswith("access.ingress.iap: does not apply when cloud is 'aws'")], problems

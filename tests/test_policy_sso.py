@@ -16,6 +16,7 @@ INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ALB = "alb.ingress.kubernetes.io/"
 VISION = "prod-sso-ray-vision"
+GKE_GRAFANA = "gcp-prod-iap-grafana"
 
 
 def _proxy_args(edit):
@@ -58,6 +59,30 @@ SSO_CASES = [
         _set("version", "3.4.0"),
         "chart version 3.4.0 is not the platform's 3.5.0",
         stack="prod",
+    ),
+    Case(
+        "gke-ingress-internal-https",
+        INGRESS,
+        GKE_GRAFANA,
+        _set(("metadata", "annotations", "kubernetes.io/ingress.class"), "gce"),
+        "external Application Load Balancer (class gce)",
+        stack="gcp-prod",
+    ),
+    Case(
+        "gke-backend-config-iap",
+        "kubernetes:cloud.google.com/v1:BackendConfig",
+        GKE_GRAFANA,
+        _set("spec.iap.enabled", False),
+        "spec.iap.enabled is not true",
+        stack="gcp-prod",
+    ),
+    Case(
+        "iap-access-groups-only",
+        "gcp:iap/webIamMember:WebIamMember",
+        f"{GKE_GRAFANA}-ml-platform-admins@acme.example",
+        _set("member", "allAuthenticatedUsers"),
+        "grants roles/iap.httpsResourceAccessor to allAuthenticatedUsers",
+        stack="gcp-prod",
     ),
 ]
 
@@ -161,3 +186,56 @@ def test_only_a_service_selecting_the_proxy_pods_counts_as_its_layer():
     assert not sso.oauth2_proxy_behind([proxy], "sso", service({"app": "grafana"}))
     assert not sso.oauth2_proxy_behind([proxy], "sso", service({}))
     assert not sso.oauth2_proxy_behind([proxy], "sso", None)
+
+
+GKE_HTTPS = {
+    "kubernetes.io/ingress.allow-http": "false",
+    "ingress.gcp.kubernetes.io/pre-shared-cert": "cert",
+}
+
+
+@pytest.mark.parametrize(
+    ("ingress", "violations"),
+    [
+        (_ingress({"kubernetes.io/ingress.class": "gce-internal", **GKE_HTTPS}, class_name=None), 0),
+        (_ingress({"kubernetes.io/ingress.class": "gce", **GKE_HTTPS}, class_name=None), 1),
+        (_ingress({"kubernetes.io/ingress.class": "gce-internal"}, class_name=None), 2),
+        (_ingress({"kubernetes.io/ingress.class": "gce-internal", **GKE_HTTPS}, class_name=None, tls=[{}]), 0),
+        (_ingress({}, class_name="alb"), 0),
+    ],
+)
+def test_what_the_gke_ingress_rule_judges(ingress, violations):
+    assert len(list(sso._gce_internal_https(ingress, {}))) == violations
+
+
+def _binding(props: dict) -> Subject:
+    return Subject("gcp:iap/webIamBinding:WebIamBinding", "b", "urn:b", props, False, {})
+
+
+@pytest.mark.parametrize(
+    ("props", "violations"),
+    [
+        ({"role": sso.IAP_ACCESSOR, "members": ["group:a@x.example", "group:b@x.example"]}, 0),
+        ({"role": sso.IAP_ACCESSOR, "members": ["group:a@x.example", "allUsers", "user:c@x.example"]}, 2),
+        ({"role": sso.IAP_ACCESSOR, "members": []}, 1),
+        ({"role": sso.IAP_ACCESSOR, "members": "not a list"}, 1),
+        ({"role": "roles/iap.admin", "members": ["user:c@x.example"]}, 0),
+    ],
+)
+def test_what_the_iap_binding_rule_judges(props, violations):
+    assert len(list(sso._iap_groups_only(_binding(props), {}))) == violations
+
+
+@pytest.mark.parametrize(
+    ("spec", "violations"),
+    [
+        ({"iap": {"enabled": True, "oauthclientCredentials": {"secretName": "s"}}}, 0),
+        ({"iap": {"enabled": True}}, 0),
+        ({"iap": {"enabled": True, "oauthclientCredentials": {}}}, 1),
+        ({}, 1),
+        ({"iap": "on"}, 1),
+    ],
+)
+def test_what_the_backend_config_rule_judges(spec, violations):
+    config = Subject("kubernetes:cloud.google.com/v1:BackendConfig", "c", "urn:c", {"spec": spec}, False, {})
+    assert len(list(sso._backend_config_iap(config, {}))) == violations

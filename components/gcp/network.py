@@ -16,6 +16,10 @@ class GcpNetworkArgs:
     subnet_cidr: str
     pods_cidr: str
     services_cidr: str
+    # The proxy-only subnet of internal Application Load Balancers, and the pod ports its proxies may reach
+    # (GKE's ingress controller opens none from it); None: no such load balancer.
+    proxy_only_cidr: str | None = None
+    proxy_ports: tuple[int, ...] = ()
 
 
 PODS_RANGE = "pods"
@@ -56,4 +60,26 @@ class GcpNetwork(pulumi.ComponentResource):
             log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
             opts=child,
         )
+        if args.proxy_only_cidr is not None:
+            self._proxy_only(name, args, child)
         self.register_outputs({"network": self.network.id, "subnetwork": self.subnetwork.id})
+
+    def _proxy_only(self, name: str, args: GcpNetworkArgs, opts: pulumi.ResourceOptions) -> None:
+        gcp.compute.Subnetwork(
+            f"{name}-proxy-only",
+            network=self.network.id,
+            region=args.region,
+            ip_cidr_range=args.proxy_only_cidr,
+            purpose="REGIONAL_MANAGED_PROXY",
+            role="ACTIVE",
+            opts=opts,
+        )
+        gcp.compute.Firewall(
+            f"{name}-proxy-only",
+            network=self.network.id,
+            direction="INGRESS",
+            source_ranges=[args.proxy_only_cidr],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(p) for p in args.proxy_ports])],
+            log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+            opts=opts,
+        )
