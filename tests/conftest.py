@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from pathlib import Path
@@ -35,6 +36,13 @@ def _cloud(stack: str) -> str:
 AWS_STACKS = [s for s in STACKS if _cloud(s) == "aws"]
 GCP_STACKS = [s for s in STACKS if _cloud(s) == "gcp"]
 EXISTING_STACKS = [s for s in STACKS if _cloud(s) == "existing"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The session keeps every stack's plan (and the SDK modules) alive. With the default thresholds the
+    # cyclic collector walks that heap over and over; collecting less often saves a sixth of the suite's
+    # CPU for a few MiB of memory.
+    gc.set_threshold(100_000, 50, 1000)
 
 
 @pytest.fixture(params=AWS_STACKS)
