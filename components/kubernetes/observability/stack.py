@@ -15,6 +15,7 @@ from components.helm import pinned_release
 from components.kubernetes import manifests
 from components.kubernetes.gpu import gpu_node_affinity
 from components.kubernetes.observability import alerts, dashboards, monitors
+from components.kubernetes.observability.ray_dashboards import ray_dashboards
 from components.nodes import PoolSpec
 from components.options import child_options
 
@@ -152,7 +153,7 @@ class MonitoringStack(pulumi.ComponentResource):
             _custom_resource(f"{name}-{monitor['metadata']['name']}", monitor, after_crds)
         rule = alerts.prometheus_rule("ray-platform", NAMESPACE, args.gpu_pools, args.runbook_base_url)
         _custom_resource(f"{name}-alerts", rule, after_crds)
-        for dashboard_name, dashboard in {**dashboards.ray_dashboards(), **dashboards.platform_dashboards()}.items():
+        for dashboard_name, dashboard in {**ray_dashboards(), **dashboards.platform_dashboards()}.items():
             configmap = dashboards.dashboard_configmap(dashboard_name, dashboard, NAMESPACE)
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{dashboard_name}",
