@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rayplat import PROJECT_ROOT
+from rayplat.heap import THRESHOLDS
 from rayplat.plan import Plan, plan_stack
 from rayplat.plan.engine import read_stack_config
 from stackconfig.errors import ConfigError
@@ -39,10 +40,8 @@ EXISTING_STACKS = [s for s in STACKS if _cloud(s) == "existing"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The session keeps every stack's plan (and the SDK modules) alive. With the default thresholds the
-    # cyclic collector walks that heap over and over; collecting less often saves a sixth of the suite's
-    # CPU for a few MiB of memory.
-    gc.set_threshold(100_000, 50, 1000)
+    # The session keeps every stack's plan (and the SDK modules) alive: collect as the CLI does.
+    gc.set_threshold(*THRESHOLDS)
 
 
 @pytest.fixture(params=AWS_STACKS)
