@@ -17,6 +17,8 @@ class HelmChart:
 KUBERNETES_VERSION = "1.34"
 
 RAY_VERSION = "2.60.0"
+# ElastiCache engine of the Ray GCS stores (GCS fault tolerance).
+VALKEY_VERSION = "8.0"
 RAY_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311"
 RAY_GPU_IMAGE = f"rayproject/ray:{RAY_VERSION}-py311-gpu"
 
@@ -45,6 +47,8 @@ BUSYBOX_TAG = "1.37.0"
 KUBECTL_TAG = "v1.34.1"
 DCGM_EXPORTER = HelmChart("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
 DCGM_EXPORTER_IMAGE_TAG = "4.5.3-4.8.2-distroless"
+# OpenCost (app 1.120.1): in-cluster cost allocation, reading the platform's Prometheus.
+OPENCOST = HelmChart("opencost", "2.5.17", "https://opencost.github.io/opencost-helm-chart")
 
 # Kueue publishes its chart to an OCI registry.
 KUEUE = HelmChart("kueue", "0.19.2", "oci://registry.k8s.io/kueue/charts")
@@ -63,3 +67,23 @@ EKS_ADDONS = {
 
 # The Kubernetes minor versions a stack may ask for (cluster.kubernetesVersion); KUBERNETES_VERSION is the default.
 SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34")
+
+# Karpenter (the AWS provisioner of `aws.provisioner: karpenter`) publishes its chart to an OCI registry.
+KARPENTER_VERSION = "1.14.0"
+KARPENTER = HelmChart("karpenter", KARPENTER_VERSION, "oci://public.ecr.aws/karpenter")
+KARPENTER_IMAGE = f"public.ecr.aws/karpenter/controller:{KARPENTER_VERSION}"
+KARPENTER_IMAGE_DIGEST = "sha256:723130949e4cab989461ff07d1be4cd781d63515432494641b33c235f300ae23"
+# The CRDs the chart ships in crds/ (which Helm never upgrades), applied from the release tag instead.
+KARPENTER_CRD_FILES = (
+    "karpenter.sh_nodepools",
+    "karpenter.sh_nodeclaims",
+    "karpenter.sh_nodeoverlays",
+    "karpenter.k8s.aws_ec2nodeclasses",
+    "autoscaling.x-k8s.io_capacitybuffers",
+)
+KARPENTER_CRD_URLS = tuple(
+    f"https://raw.githubusercontent.com/aws/karpenter-provider-aws/v{KARPENTER_VERSION}/pkg/apis/crds/{name}.yaml"
+    for name in KARPENTER_CRD_FILES
+)
+# The EKS-optimised AL2023 AMI release (Karpenter picks its NVIDIA variant for GPU types); never @latest.
+KARPENTER_GPU_AMI_ALIAS = "al2023@v20250915"

@@ -38,6 +38,16 @@ class ObjectStore:
 
 
 @dataclass(frozen=True)
+class GcsRedis:
+    """Where a Ray head keeps its GCS state: a Redis address, and its password as a value to put into a Secret
+    (a Redis the platform creates) or as the name and key of a Secret in the team's namespace (one it is given)."""
+
+    address: pulumi.Input[str]
+    password: pulumi.Output[str] | None = None
+    password_secret: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class ClusterHandle:
     name: pulumi.Output[str]
     provider: k8s.Provider
@@ -50,9 +60,13 @@ class ClusterHandle:
     ready: list[pulumi.Resource] = field(default_factory=list)
     # False where the platform under the cluster already runs the NVIDIA device plugin (GKE).
     installs_device_plugin: bool = True
+    # The GPU pools are Karpenter NodePools (AWS): monitored and alerted on through Karpenter's metrics.
+    karpenter: bool = False
     # Where the cloud offers a managed Prometheus: (namespace, service account) -> the remote-write
     # entry for Prometheus and the annotations its service account needs.
     managed_prometheus: Callable[[str, str], pulumi.Output[dict[str, Any]]] | None = None
+    # Where the cloud (or the config) offers a Redis for GCS fault tolerance: (name, team) -> its Redis.
+    gcs_redis: Callable[[str, str], GcsRedis] | None = None
 
 
 class CloudLayer(Protocol):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from catalog.karpenter import DISCOVERY_TAG
 from catalog.tagging import cost_labels
 from components.aws.cluster import AwsCluster, AwsClusterArgs, ExistingVpc
+from components.aws.eks import TeamAccess
 from components.aws.network import NetworkArgs
 from components.aws.storage import ArtifactStoreArgs
 from components.existing.cluster import ExistingCluster, ExistingClusterArgs, MinioStore, S3Store
 from components.gcp.cluster import GcpCluster, GcpClusterArgs
 from components.gcp.network import GcpNetworkArgs
 from components.gcp.storage import GcsArtifactStoreArgs
-from infra.pools import existing_pool_spec, managed_pools
+from components.handle import GcsRedis
+from infra.pools import existing_pool_spec, karpenter_options, managed_pools
 from stackconfig.platform import PlatformConfig
 
 
@@ -21,6 +24,7 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
     endpoint = config.cluster.endpoint
     storage = config.storage
     system_pool, gpu_pools = managed_pools(config)
+    karpenter = config.aws_settings.provisioner == "karpenter"
     if network.existing is not None:
         vpc: NetworkArgs | ExistingVpc = ExistingVpc(network.existing.vpc_id, network.existing.private_subnet_ids)
     else:
@@ -31,6 +35,7 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
             availability_zones=network.availability_zones,
             nat_per_az=network.nat_per_az,
             tags=tags,
+            private_subnet_tags={DISCOVERY_TAG: cluster_name} if karpenter else {},
         )
     args = AwsClusterArgs(
         cluster_name=cluster_name,
@@ -56,6 +61,13 @@ def aws_cluster(stack: str, config: PlatformConfig) -> AwsCluster:
         ),
         managed_prometheus=config.observability.managed_prometheus,
         tags=tags,
+        karpenter=karpenter_options(config) if karpenter else None,
+        karpenter_replicas=2 if config.protected else 1,
+        team_access=[
+            TeamAccess(team=team.name, group=team.members.group, role_arns=team.aws.role_arns)
+            for team in config.teams
+            if team.aws is not None
+        ],
     )
     return AwsCluster(stack, args)
 
@@ -122,5 +134,11 @@ def existing_cluster(stack: str, config: PlatformConfig) -> ExistingCluster:
         object_store=object_store,
         install_device_plugin=settings.install_device_plugin,
         cost_labels=cost_labels(config.cost_tags()),
+        gcs_redis=GcsRedis(
+            address=settings.gcs_redis.address,
+            password_secret=(settings.gcs_redis.password_secret.name, settings.gcs_redis.password_secret.key),
+        )
+        if settings.gcs_redis
+        else None,
     )
     return ExistingCluster(stack, args)

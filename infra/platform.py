@@ -12,6 +12,7 @@ from components.kubernetes.platform import KubernetesPlatform, Monitoring, RayWo
 from components.kubernetes.teams import TeamWorkloads
 from components.kubernetes.tenancy import GpuShare, TeamSpec
 from infra.clouds import aws_cluster, existing_cluster, gcp_cluster
+from infra.cost import cost_controls, cost_output, gpu_hourly_prices
 from stackconfig.platform import PlatformConfig
 from stackconfig.teams import TeamConfig
 
@@ -33,7 +34,12 @@ def team_workloads(team: TeamConfig) -> TeamWorkloads:
         memory=team.memory,
         gpu_shares=shares,
     )
-    return TeamWorkloads(spec, team.ray_cluster.max_workers_per_pool if team.ray_cluster else None)
+    cluster = team.ray_cluster
+    return TeamWorkloads(
+        spec,
+        cluster.max_workers_per_pool if cluster else None,
+        high_availability=cluster.high_availability if cluster else False,
+    )
 
 
 def build_platform(config: PlatformConfig) -> None:
@@ -44,9 +50,16 @@ def build_platform(config: PlatformConfig) -> None:
         f"{stack}-platform",
         handle,
         RayWorkloads(namespace=config.ray.namespace, service_account=config.ray.service_account),
-        Monitoring(**config.observability.model_dump()),
+        Monitoring(
+            **config.observability.model_dump(),
+            cluster_id=config.cluster_name(stack),
+            gpu_hourly_usd=gpu_hourly_prices(config),
+        ),
         [team_workloads(team) for team in config.teams],
+        highly_available=config.protected,
     )
+
+    cost_controls(stack, config, cloud)
 
     pulumi.export("cloud", config.cloud)
     for name, value in cloud.outputs.items():
@@ -57,6 +70,7 @@ def build_platform(config: PlatformConfig) -> None:
     pulumi.export("rayNamespace", config.ray.namespace)
     pulumi.export("rayServiceAccount", config.ray.service_account)
     pulumi.export("rayServiceAccountAnnotations", kubernetes.ray_service_account_annotations)
+    pulumi.export("cost", cost_output(config))
     pulumi.export("kuberayVersion", versions.KUBERAY_VERSION)
     pulumi.export("rayVersion", versions.RAY_VERSION)
     pulumi.export(

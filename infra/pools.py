@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from components.aws.karpenter import KarpenterPoolOptions
 from components.nodes import ManagedPool, PoolSpec, gpu_labels, gpu_taints, system_labels
 from stackconfig.existing import ExistingPoolConfig
+from stackconfig.karpenter import KarpenterPoolConfig
 from stackconfig.platform import PlatformConfig
 from stackconfig.pools import GpuPoolConfig, PoolConfig, TaintConfig
 
@@ -22,6 +24,20 @@ def managed_pools(config: PlatformConfig) -> tuple[ManagedPool, list[ManagedPool
     return _managed(system, system_spec), [
         _managed(pool, _gpu_spec(pool), pool.accelerator_type) for pool in config.gpu_pools
     ]
+
+
+def karpenter_options(config: PlatformConfig) -> dict[str, KarpenterPoolOptions]:
+    """Each GPU pool's Karpenter knobs, the defaults where the pool sets none."""
+    options = {}
+    for pool in config.gpu_pools:
+        knobs = pool.karpenter or KarpenterPoolConfig()
+        options[pool.name] = KarpenterPoolOptions(
+            consolidate_after=knobs.consolidate_after,
+            expire_after=knobs.expire_after,
+            disruption_budget=knobs.disruption_budget,
+            on_demand_fallback=knobs.on_demand_fallback,
+        )
+    return options
 
 
 def existing_pool_spec(pool: ExistingPoolConfig) -> PoolSpec:

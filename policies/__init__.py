@@ -6,6 +6,7 @@ runs the same objects in-process on the offline plan.
 
 from policies import (
     access,
+    cost,
     eks,
     eks_access,
     gcp,
@@ -15,15 +16,18 @@ from policies import (
     gke,
     iam,
     isolation,
+    karpenter,
     kms,
     kubernetes,
     kueue,
     network,
     pod_security,
+    ray_auth,
     ray_workloads,
     s3,
     supply_chain,
     tagging,
+    team_access,
 )
 from policies.rules import Rule
 
@@ -48,4 +52,8 @@ ALL_POLICIES: list[Rule] = [
     *isolation.POLICIES,
     *kueue.POLICIES,
     *supply_chain.POLICIES,
+    *cost.POLICIES,
+    *karpenter.POLICIES,
+    *team_access.POLICIES,
+    *ray_auth.POLICIES,
 ]

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from pulumi_policy import Severity
 
 from catalog.aws_instances import GPU_INSTANCE_TYPES, gpus_per_node
 from catalog.capacity import max_gpus
+from catalog.karpenter import INSTANCE_TYPE_LABEL, NODEPOOL_TYPE, nodepool_gpu_limit, requirement_values
 from catalog.versions import KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS
 from policies.rules import Rule, Subject, as_list, of_type, resource_rule, stack_rule, whole
 
 CLUSTER = ("aws:eks/cluster:Cluster",)
 NODE_GROUP = ("aws:eks/nodeGroup:NodeGroup",)
+# GPU capacity on AWS: managed node groups (cluster-autoscaler) or Karpenter NodePools.
+GPU_POOLS = (*NODE_GROUP, NODEPOOL_TYPE)
 LAUNCH_TEMPLATE = ("aws:ec2/launchTemplate:LaunchTemplate",)
 SUBNET = ("aws:ec2/subnet:Subnet",)
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -110,30 +114,52 @@ def _gpu_tainted(subject: Subject, _config) -> Iterable[str]:
         yield "a GPU node group without the nvidia.com/gpu NoSchedule taint lets any pod take its GPU nodes"
 
 
+@dataclass(frozen=True)
+class GpuPool:
+    """What bounds a GPU pool: its instance types, and the nodes and GPUs it may reach (None: no limit)."""
+
+    instance_types: list[str]
+    max_nodes: int | None
+    max_gpus: int | None
+
+
+def gpu_pool(subject: Subject) -> GpuPool | None:
+    """A GPU node group's or Karpenter NodePool's bounds; None for a CPU pool."""
+    if subject.type == NODEPOOL_TYPE:
+        types = list(requirement_values(subject.props, INSTANCE_TYPE_LABEL))
+        per_node, limit = gpus_per_node(types), nodepool_gpu_limit(subject.props)
+        if not per_node:
+            return None
+        return GpuPool(types, None if limit is None else limit // per_node, limit)
+    shape = gpu_shape(subject)
+    if shape is None:
+        return None
+    max_size = whole(subject.get("scalingConfig", "maxSize", default=0))
+    return GpuPool(as_list(subject.get("instanceTypes")), max_size, max_gpus(max_size, shape[1]))
+
+
 def _gpu_types_allowed(subject: Subject, config) -> Iterable[str]:
-    if gpu_shape(subject) is None:
-        return
-    for instance_type in as_list(subject.get("instanceTypes")):
+    pool = gpu_pool(subject)
+    for instance_type in pool.instance_types if pool else []:
         if instance_type not in config["allowedInstanceTypes"]:
             yield f"{instance_type} is not an allowed GPU instance type"
 
 
 def _pool_bounds(subject: Subject, config) -> Iterable[str]:
-    shape = gpu_shape(subject)
-    if shape is None:
+    pool = gpu_pool(subject)
+    if pool is None:
         return
-    max_size = whole(subject.get("scalingConfig", "maxSize", default=0))
-    if max_size > config["maxNodesPerPool"]:
-        yield f"maxSize {max_size} exceeds the {config['maxNodesPerPool']} nodes allowed per GPU pool"
-    if max_gpus(max_size, shape[1]) > config["maxGpusPerPool"]:
-        yield f"up to {max_gpus(max_size, shape[1])} GPUs exceeds the {config['maxGpusPerPool']} allowed per GPU pool"
+    if pool.max_gpus is None:
+        yield "the GPU pool sets no GPU limit: it can grow without bound"
+        return
+    if pool.max_nodes is not None and pool.max_nodes > config["maxNodesPerPool"]:
+        yield f"up to {pool.max_nodes} nodes exceeds the {config['maxNodesPerPool']} nodes allowed per GPU pool"
+    if pool.max_gpus > config["maxGpusPerPool"]:
+        yield f"up to {pool.max_gpus} GPUs exceeds the {config['maxGpusPerPool']} allowed per GPU pool"
 
 
 def _stack_gpus(subjects: list[Subject], config) -> Iterable[tuple[Subject, str]]:
-    shapes = [(s, gpu_shape(s)) for s in of_type(subjects, NODE_GROUP)]
-    pools = [
-        (s, max_gpus(whole(s.get("scalingConfig", "maxSize", default=0)), shape[1])) for s, shape in shapes if shape
-    ]
+    pools = [(s, pool.max_gpus or 0) for s in of_type(subjects, GPU_POOLS) if (pool := gpu_pool(s))]
     total = sum(gpus for _, gpus in pools)
     if total > config["maxGpusPerStack"]:
         largest = max(pools, key=lambda p: p[1])[0]
@@ -151,7 +177,7 @@ _GPU_TYPES_CONFIG = {
         "type": "array",
         "items": {"type": "string"},
         "default": sorted(GPU_INSTANCE_TYPES),
-        "description": "GPU instance types a node group may use.",
+        "description": "GPU instance types a node group or NodePool may use.",
     }
 }
 _POOL_BOUNDS_CONFIG = {
@@ -274,10 +300,10 @@ POLICIES: list[Rule] = [
         name="gpu-instance-types-allowed",
         area="nodes",
         severity=Severity.MEDIUM,
-        types=NODE_GROUP,
+        types=GPU_POOLS,
         check=_gpu_types_allowed,
         config=_GPU_TYPES_CONFIG,
-        description="GPU node groups use only instance types from the allow-list.",
+        description="GPU node groups and Karpenter NodePools use only instance types from the allow-list.",
         controls=("EKS BP AI/ML Compute: GPU Resource Optimization and Cost Management",),
         remediation="Pick an allowed type, or have the allow-list in the stack's policy config reviewed.",
     ),
@@ -285,18 +311,19 @@ POLICIES: list[Rule] = [
         name="gpu-pool-bounds",
         area="nodes",
         severity=Severity.MEDIUM,
-        types=NODE_GROUP,
+        types=GPU_POOLS,
         check=_pool_bounds,
         config=_POOL_BOUNDS_CONFIG,
-        description="No GPU node group can grow past the allowed number of nodes and GPUs.",
+        description="No GPU node group or NodePool can grow past the allowed number of nodes and GPUs.",
         controls=("EKS BP AI/ML Compute: GPU Resource Optimization and Cost Management",),
-        remediation="Lower maxSize, or raise maxNodesPerPool/maxGpusPerPool in the stack's policy config.",
+        remediation="Lower maxSize (a NodePool: its GPU limit), or raise maxNodesPerPool/maxGpusPerPool in the "
+        "stack's policy config.",
     ),
     stack_rule(
         name="gpu-stack-budget",
         area="nodes",
         severity=Severity.MEDIUM,
-        types=NODE_GROUP,
+        types=GPU_POOLS,
         check=_stack_gpus,
         config={"maxGpusPerStack": {"type": "integer", "minimum": 0, "default": 128}},
         description="The GPU pools of a stack together stay within the stack's GPU budget.",

@@ -236,6 +236,37 @@ def policies(
 
 
 @app.command()
+def cost(
+    stack: StackOption = "dev",
+    stacks_dir: StacksDirOption = STACKS_DIR,
+    utilisation: Annotated[
+        float, typer.Option("--utilisation", min=0.0, max=1.0, help="Share of each pool's range in use (expected)")
+    ] = 0.3,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text, json or markdown")] = "text",
+    plan_file: Annotated[Path | None, typer.Option("--plan", help="A plan JSON (`rayplat plan --json`)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file")] = None,
+    all_stacks: Annotated[
+        bool, typer.Option("--all", help="One markdown table of every stack's floor, expected and ceiling")
+    ] = False,
+) -> None:
+    """What a stack costs a month: idle floor, expected and ceiling, per component, pool and team."""
+    from rayplat.cost import report
+
+    if output_format not in ("text", "json", "markdown"):
+        raise _fail(f"--format must be text, json or markdown, not '{output_format}'")
+    if all_stacks:
+        names = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stacks_dir.glob("Pulumi.*.yaml"))
+        _write_or_print(report.stacks_table([_plan_or_exit(n, stacks_dir) for n in names], utilisation), output)
+        return
+    planned = _read_plan_or_exit(plan_file) if plan_file is not None else _plan_or_exit(stack, stacks_dir)
+    if output_format == "text":
+        _print_report(lambda target: report.print_text(planned, target, utilisation), output)
+        return
+    render = report.to_json if output_format == "json" else report.to_markdown
+    _write_or_print(render(planned, utilisation), output)
+
+
+@app.command()
 def diff(
     stack: StackOption = "dev",
     base: Annotated[str | None, typer.Option("--base", help="Git ref to compare the working tree with")] = None,
@@ -260,6 +291,7 @@ def diff(
     from policies import ALL_POLICIES
     from rayplat.check.engine import PolicyConfigError, check_plan, load_policy_config, policy_config_path
     from rayplat.diff import report
+    from rayplat.diff.cost import cost_change
     from rayplat.diff.engine import diff_plans, policy_changes
     from rayplat.diff.git import BasePlanError, base_at_ref
     from rayplat.diff.policyconfig import compare, read_config, rule_listing
@@ -288,9 +320,65 @@ def diff(
     try:
         config = load_policy_config(config_file)
         policy_changes(changes, check_plan(before, config), check_plan(after, config))
+        changes.cost = cost_change(before, after, base_config)
     except PolicyConfigError as exc:
         raise _fail(f"{config_file}: {exc}") from None
     _write_or_print(report.to_markdown(changes) if output_format == "markdown" else report.to_json(changes), output)
+
+
+prices_app = typer.Typer(help="The price catalogue (catalog/prices.json) the cost figures use.", no_args_is_help=True)
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.command("refresh")
+def prices_refresh() -> None:
+    """Rewrite the price catalogue from the AWS Price List API and the GCP Cloud Billing Catalog API, where
+    credentials allow (AWS: boto3's credential chain; GCP: RAYPLAT_GCP_API_KEY)."""
+    from rayplat.cost.refresh import NoCredentials, clients_from_environment, refresh
+
+    aws, gcp_key = clients_from_environment()
+    try:
+        for line in refresh(aws_client=aws, gcp_api_key=gcp_key):
+            console.print(line, markup=False, highlight=False)
+    except NoCredentials as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def connect(
+    stack: StackOption,
+    what: Annotated[str, typer.Argument(help="dashboard, jobs (the Ray Jobs API) or grafana")] = "dashboard",
+    team: Annotated[str | None, typer.Option("--team", "-t", help="The team whose Ray cluster to reach")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Local port (default 8265, Grafana 3000)")] = None,
+    context: Annotated[str | None, typer.Option("--context", help="kubectl context (default: current)")] = None,
+    kubectl: Annotated[str, typer.Option("--kubectl", help="The kubectl command to run")] = "kubectl",
+    stacks_dir: StacksDirOption = STACKS_DIR,
+) -> None:
+    """Port-forward to a team's Ray head (dashboard, Jobs API) or to Grafana, with the team's Ray token fetched
+    from its Secret into a private file, and print the `ray job submit` line that uses it. Holds the forward
+    until Ctrl-C. Exits 2 on bad input or when the cluster cannot be reached."""
+    import shlex
+
+    from rayplat import connect as connecting
+    from rayplat.plan.engine import read_stack_config
+    from stackconfig.loading import parse_config, project_keys
+
+    if what != "grafana" and team is None:
+        raise _fail(f"--team is required for {what}")
+    try:
+        config = parse_config(project_keys(read_stack_config(stack, stacks_dir)))
+        code = connecting.connect(
+            config,
+            team or "",
+            what,
+            port=port,
+            kubectl=connecting.Kubectl(shlex.split(kubectl), context),
+            say=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True),
+        )
+    except (ConfigError, FileNotFoundError, connecting.ConnectError) as exc:
+        raise _fail(exc) from None
+    if code:
+        raise _fail(f"the port-forward ended with exit code {code}")
 
 
 runbook_app = typer.Typer(
@@ -367,23 +455,30 @@ def audit(
     stacks_dir: StacksDirOption = STACKS_DIR,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file")] = None,
+    skip: Annotated[
+        list[str] | None, typer.Option("--skip", help="A check to leave out (repeatable): 'access entries', ...")
+    ] = None,
 ) -> None:
     """Check the live AWS account against a stack: bucket hardening, cost tags on GPU instances and volumes,
-    orphaned GPU instances and their hourly cost, node group drift. AWS endpoint and credentials come from
-    the usual AWS environment variables. Exits 1 on findings, 2 on bad input or when AWS cannot be audited."""
+    orphaned GPU instances and their hourly cost, node group drift, team access entries. AWS endpoint and
+    credentials come from the usual AWS environment variables. Exits 1 on findings, 2 on bad input or when AWS
+    cannot be audited."""
     from rayplat.runbooks import audit as runbook_audit
     from rayplat.runbooks.outputs import OutputsError, offline_outputs
     from rayplat.runbooks.progress import Progress
 
     if output_format not in ("text", "json"):
         raise _fail(f"--format must be text or json, not '{output_format}'")
+    unknown = set(skip or ()) - set(runbook_audit.CHECKS)
+    if unknown:
+        raise _fail(f"--skip: no check {', '.join(sorted(unknown))} ({', '.join(runbook_audit.CHECKS)})")
     planned = _plan_or_exit(stack, stacks_dir)
     try:
         stack_outputs = _read_outputs(outputs) if outputs is not None else offline_outputs(planned)
         expected = runbook_audit.StackExpectation.from_stack(planned, stack_outputs)
     except OutputsError as exc:
         raise _fail(exc) from None
-    result = runbook_audit.run_audit(expected, Progress(errors))
+    result = runbook_audit.run_audit(expected, Progress(errors), skip=frozenset(skip or ()))
     if output_format == "json":
         _write_or_print(result.to_json(), output)
     else:

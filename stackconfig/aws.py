@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from stackconfig.base import ConfigModel, cidr_problem, raise_problems, reject
+from stackconfig.karpenter import DEFAULT_PROVISIONER, Provisioner
 
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
@@ -63,6 +64,8 @@ class NetworkConfig(ConfigModel):
 
 class AwsConfig(ConfigModel):
     region: str
+    # What adds and removes GPU nodes: cluster-autoscaler on managed node groups, or Karpenter NodePools.
+    provisioner: Provisioner = DEFAULT_PROVISIONER
 
     @field_validator("region")
     @classmethod

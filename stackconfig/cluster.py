@@ -48,7 +48,7 @@ LOG_RETENTION_DAYS = {"dev": 90, "staging": 90, "prod": 365}
 _CLUSTER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$")
 
 
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
 class EndpointConfig(ConfigModel):
@@ -101,7 +101,7 @@ class ClusterConfig(ConfigModel):
     @field_validator("admin_role_arn", "deploy_role_arn")
     @classmethod
     def _role_arn(cls, arn: str | None) -> str | None:
-        if arn is not None and not _ROLE_ARN.match(arn):
+        if arn is not None and not ROLE_ARN.match(arn):
             reject(f"'{arn}' is not an IAM role ARN")
         return arn
 

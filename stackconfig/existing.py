@@ -54,6 +54,19 @@ class ExistingObjectStoreConfig(ConfigModel):
         return self
 
 
+class SecretKeyConfig(ConfigModel):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    key: str = Field(min_length=1, max_length=253)
+
+
+class GcsRedisConfig(ConfigModel):
+    """A Redis for the GCS fault tolerance of highly available team clusters: its address (rediss:// for TLS)
+    and the Secret, in each such team's namespace, that holds its password."""
+
+    address: str = Field(pattern=r"^(rediss?://)?[A-Za-z0-9.-]+:\d{1,5}$")
+    password_secret: SecretKeyConfig
+
+
 class ExistingConfig(ConfigModel):
     """A cluster that already exists: the platform installs its kubernetes layer there and nothing else."""
 
@@ -67,6 +80,7 @@ class ExistingConfig(ConfigModel):
     # The stack's statement that the cluster's CNI enforces NetworkPolicy (Calico, Cilium, kindnetd in
     # kind 0.24 and later, ...): team isolation rests on it.
     network_policy_enforced: bool = False
+    gcs_redis: GcsRedisConfig | None = None
 
     @model_validator(mode="after")
     def _unique_pools(self) -> ExistingConfig:

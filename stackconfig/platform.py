@@ -11,6 +11,7 @@ from catalog.tagging import REQUIRED_COST_TAGS, aws_tag_problems
 from stackconfig.aws import AwsConfig, NetworkConfig
 from stackconfig.base import ConfigModel, raise_problems
 from stackconfig.cluster import LOG_RETENTION_DAYS, ClusterConfig
+from stackconfig.costs import CostsConfig
 from stackconfig.existing import ExistingConfig
 from stackconfig.gcp import GcpConfig
 from stackconfig.observability import ObservabilityConfig
@@ -33,6 +34,7 @@ class PlatformConfig(ConfigModel):
     observability: ObservabilityConfig = ObservabilityConfig()
     ray: RayConfig = RayConfig()
     teams: list[TeamConfig] = []
+    costs: CostsConfig = CostsConfig()
     tags: dict[str, str]
 
     @property

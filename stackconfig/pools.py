@@ -20,6 +20,7 @@ from catalog.gcp_machines import (
 )
 from catalog.labels import LABEL_NAME, LABEL_VALUE
 from stackconfig.base import ConfigModel, raise_problems
+from stackconfig.karpenter import KarpenterPoolConfig
 
 # EKS allows at most 450 nodes in one managed node group.
 MAX_POOL_SIZE = 450
@@ -112,6 +113,7 @@ class AcceleratorConfig(ConfigModel):
 
 class GpuPoolConfig(PoolConfig):
     accelerator: AcceleratorConfig | None = None
+    karpenter: KarpenterPoolConfig | None = None
 
     @property
     def gpus_per_node(self) -> int:

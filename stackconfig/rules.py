@@ -12,7 +12,9 @@ from catalog.tagging import GCP_LABEL_KEY, GCP_LABEL_VALUE
 from stackconfig.base import raw_bool, raw_int, raw_list, raw_mapping
 from stackconfig.cluster import LOG_RETENTION_DAYS
 from stackconfig.gcp import GKE_CLUSTER_NAME
+from stackconfig.karpenter import karpenter_problems
 from stackconfig.pools import SystemPoolConfig
+from stackconfig.teams import team_identity_problems
 
 # The keys each cloud needs, and those that belong to another cloud.
 _CLOUD_KEYS = {
@@ -55,12 +57,14 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             if isinstance(zone, str) and not (zone.startswith(region) and len(zone) == len(region) + 1):
                 yield f"network.availabilityZones[{i}]", f"'{zone}' is not a zone of {region}"
     yield from _duplicate_pool_names(raw)
+    yield from karpenter_problems(raw)
     yield from _team_rules(raw)
     if raw_bool(raw_mapping(raw.get("observability")).get("managedPrometheus")) and raw.get("cloud") != "aws":
         yield "observability.managedPrometheus", "is supported on AWS (Amazon Managed Prometheus) only"
     if raw.get("cloud") == "gcp":
         yield from _gcp_rules(raw, tags)
     yield from _team_enforcers(raw)
+    yield from team_identity_problems(raw)
 
 
 def _present(raw: Mapping[str, Any], path: str) -> bool:

@@ -53,6 +53,7 @@ def ray_cluster() -> dict[str, Any]:
         "kind": "RayCluster",
         "metadata": {"name": "team-a", "namespace": "team-a"},
         "spec": {
+            "authOptions": {"mode": "token"},
             "enableInTreeAutoscaling": True,
             "autoscalerOptions": {"securityContext": container_security_context()},
             "headGroupSpec": {

@@ -31,9 +31,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def answers(url: str) -> bool:
+def answers(url: str, token: str | None = None) -> bool:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
@@ -66,13 +67,13 @@ def _wait_until_ready(process: subprocess.Popen, ready: Callable[[], bool], time
         time.sleep(0.25)
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> None:
     """Ctrl-C to the leader (`ray start --block` then shuts its services down in order), then SIGKILL to each
-    process of its group or tree still alive after a grace period."""
+    process of its group or tree still alive after ``grace`` seconds."""
     ours = _group_and_tree(process.pid)
     with suppress(ProcessLookupError):
         os.kill(process.pid, signal.SIGINT)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(_alive(pid, started) for pid, started in ours.items()):
         process.poll()
         time.sleep(0.1)
@@ -115,9 +116,9 @@ def _group_and_tree(leader: int) -> dict[int, str]:
 
 
 @contextmanager
-def ray_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Iterator[str]:
+def ray_head(num_cpus: int = 2, env: dict[str, str] | None = None, token: str | None = None) -> Iterator[str]:
     """A Ray head with its dashboard (the Jobs API) on 127.0.0.1, and ``env`` in its processes' environment;
-    yields the dashboard URL."""
+    with ``token``, Ray's token authentication on. Yields the dashboard URL."""
     temp_dir = Path(tempfile.mkdtemp(prefix="rayplat-ray-"))  # short: Ray's socket paths live under it
     port, dashboard_port = free_port(), free_port()
     command = [
@@ -145,11 +146,17 @@ def ray_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Iterator[s
         "AUTOSCALER_METRIC_PORT": str(free_port()),
         "DASHBOARD_METRIC_PORT": str(free_port()),
         "RAY_USAGE_STATS_ENABLED": "0",
+        # Without a token, auth is off explicitly: Ray turns it on by itself where ~/.ray/auth_token exists.
+        **({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token} if token else {"RAY_AUTH_MODE": "disabled"}),
     }
     url = f"http://{LOCALHOST}:{dashboard_port}"
     try:
         with running(
-            command, log=temp_dir / "ray-start.log", env=env, timeout=60, ready=lambda: answers(f"{url}/api/version")
+            command,
+            log=temp_dir / "ray-start.log",
+            env=env,
+            timeout=60,
+            ready=lambda: answers(f"{url}/api/version", token),
         ):
             yield url
     finally:

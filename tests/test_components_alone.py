@@ -161,7 +161,8 @@ def handle_for(pools: list[PoolSpec]) -> ClusterHandle:
 
 
 @pytest.mark.parametrize(
-    ("gpu_pools", "charts"), [(0, ["kube-prometheus-stack"]), (1, ["dcgm-exporter", "kube-prometheus-stack"])]
+    ("gpu_pools", "charts"),
+    [(0, ["kube-prometheus-stack", "opencost"]), (1, ["dcgm-exporter", "kube-prometheus-stack", "opencost"])],
 )
 def test_monitoring_stack_alone_scrapes_gpus_only_where_there_are_gpu_pools(gpu_pools, charts):
     pools = [gpu_spec("l4", "g6.xlarge", "L4", 1)][:gpu_pools]

@@ -70,8 +70,10 @@ def test_adding_a_gpu_pool(add_pool):
     assert add_pool.gpus_before == {"a10g": 4, "l4": 2}
     assert add_pool.gpus_after == {"a10g": 4, "l4": 2, "l40s": 8}
     assert add_pool.gpu_total == (6, 14)
-    # dev's policy config caps the stack at 16 GPUs: 14 is within, so no new violation.
-    assert add_pool.new_violations == []
+    # dev's policy config caps the stack at 16 GPUs: 14 is within; but 8 L40S GPUs lift the monthly ceiling
+    # over dev's cost cap.
+    assert [(v.policy, v.resource) for v in add_pool.new_violations] == [("stack-cost-ceiling", "dev")]
+    assert add_pool.cost is not None and add_pool.cost.must_review
 
 
 def test_changing_an_instance_type_replaces_the_node_group():

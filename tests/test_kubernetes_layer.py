@@ -79,7 +79,7 @@ def test_namespaces_carry_cost_and_pod_security_labels(any_plan):
 
 def test_workloads_wait_for_the_cluster_to_be_ready(plan):
     release = resource(plan, "kubernetes:helm.sh/v3:Release", f"{plan.stack}-platform-kuberay")
-    crds = resource(plan, "kubernetes:yaml/v2:ConfigGroup")
+    crds = resource(plan, "kubernetes:yaml/v2:ConfigGroup", f"{plan.stack}-platform-kuberay-crds")
     plugin = resource(plan, "kubernetes:helm.sh/v3:Release", f"{plan.stack}-platform-nvidia-device-plugin")
     addons = {a.urn for a in plan.of_type("aws:eks/addon:Addon")}
     for waiting in (release, crds, plugin):

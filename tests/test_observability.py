@@ -12,6 +12,7 @@ import ray
 import yaml
 
 from catalog import versions
+from catalog.karpenter import NODEPOOL_TYPE
 from catalog.ray_ports import head_container_ports, worker_container_ports
 from components.kubernetes.observability import alerts, dashboards, ray_dashboards
 from rayplat import PROJECT_ROOT
@@ -49,7 +50,8 @@ def test_prometheus_selects_every_monitor_and_rule(any_plan):
     shipped = [
         (kind, r.inputs["metadata"].get("labels", {})) for kind in MONITOR_KINDS for r in _custom(any_plan, kind)
     ]
-    assert {kind for kind, _ in shipped} == {"PodMonitor", "PrometheusRule"}
+    karpenter = {"ServiceMonitor"} if any_plan.of_type(NODEPOOL_TYPE) else set()
+    assert {kind for kind, _ in shipped} == {"PodMonitor", "PrometheusRule", *karpenter}
     # Monitors the charts create: KubeRay's ServiceMonitor, and dcgm-exporter's where there are GPU pools.
     chart_monitors = [
         (
@@ -87,7 +89,8 @@ def test_dashboards_are_rays_own_valid_and_within_configmap_limits(any_plan):
         for m in any_plan.of_type("kubernetes:core/v1:ConfigMap")
         if m.inputs["metadata"].get("labels") == dashboards.SIDECAR_LABEL
     }
-    expected = {f"dashboard-{n}" for n in (*ray_dashboards.FACTORIES, "gpu", "kuberay-operator")}
+    karpenter = ["karpenter"] if any_plan.of_type(NODEPOOL_TYPE) else []
+    expected = {f"dashboard-{n}" for n in (*ray_dashboards.FACTORIES, "gpu", "kuberay-operator", "cost", *karpenter)}
     assert set(maps) == expected
     sidecar = _release(any_plan, "kube-prometheus-stack").inputs["values"]["grafana"]["sidecar"]["dashboards"]
     assert {sidecar["label"]: sidecar["labelValue"]} == dashboards.SIDECAR_LABEL

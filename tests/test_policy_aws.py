@@ -83,6 +83,15 @@ def _untag_volumes(resource):
 
 
 AWS_CASES = [
+    Case(
+        "eks-team-access-namespace-scoped",
+        "aws:eks/accessEntry:AccessEntry",
+        "dev-team-nlp-ml-nlp-developers",
+        _set("principalArn", "arn:aws:iam::123456789012:role/ml-nlp-developers"),
+        "also holds AmazonEKSClusterAdminPolicy with access scope cluster",
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        "dev-admin",
+    ),
     Case("s3-no-public-acl", BUCKET_ACL, "dev-logs-acl", _set("acl", "public-read"), "the canned ACL public-read"),
     Case(
         "s3-no-public-acl",

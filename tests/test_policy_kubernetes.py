@@ -66,6 +66,9 @@ def _drop_submitter(resource):
 
 
 KUBERNETES_CASES = [
+    Case(
+        "ray-token-auth", RAY, "team-a", _set("spec.authOptions", _DELETE), "the RayCluster cluster has no authOptions"
+    ),
     # Pod Security Standards, on the pods KubeRay creates
     Case(
         "ray-pod-host-process",

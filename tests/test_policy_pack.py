@@ -138,7 +138,7 @@ EXPECTED_OVERBUDGET = {
     (
         "gpu-pool-bounds",
         "overbudget-h100",
-        "maxSize 20 exceeds the 16 nodes allowed per GPU pool; up to 160 GPUs exceeds the 64 allowed per GPU pool",
+        "up to 20 nodes exceeds the 16 nodes allowed per GPU pool; up to 160 GPUs exceeds the 64 allowed per GPU pool",
     ),
     (
         "gpu-stack-budget",

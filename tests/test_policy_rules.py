@@ -239,7 +239,7 @@ CASES = [
         GROUP,
         "dev-a10g",
         _set("scalingConfig.maxSize", 40),
-        "maxSize 40 exceeds the 16 nodes allowed per GPU pool",
+        "up to 40 nodes exceeds the 16 nodes allowed per GPU pool",
     ),
     Case(
         "gpu-stack-budget",
@@ -444,10 +444,12 @@ def _baseline_report(stack: str, config: str):
 
 def test_every_rule_has_a_case():
     from tests.test_policy_aws import AWS_CASES
+    from tests.test_policy_cost import COST_CASES
     from tests.test_policy_gcp import GCP_CASES
+    from tests.test_policy_karpenter import KARPENTER_CASES
     from tests.test_policy_kubernetes import KUBERNETES_CASES
 
-    cases = [*CASES, *AWS_CASES, *GCP_CASES, *KUBERNETES_CASES]
+    cases = [*CASES, *AWS_CASES, *GCP_CASES, *KUBERNETES_CASES, *COST_CASES, *KARPENTER_CASES]
     assert {c.policy for c in cases} == {p.name for p in ALL_POLICIES}
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from typer.testing import CliRunner
 
@@ -17,7 +18,7 @@ from catalog.tagging import REQUIRED_COST_TAGS
 from components.aws.iam_documents import deny_insecure_transport
 from rayplat.cli import app
 from rayplat.plan import Plan
-from rayplat.runbooks.audit import NODE_GROUP_TYPE, AuditResult, StackExpectation, run_audit
+from rayplat.runbooks.audit import ACCESS_ENTRY_TYPE, NODE_GROUP_TYPE, AuditResult, StackExpectation, run_audit
 from rayplat.runbooks.outputs import offline_outputs
 from rayplat.runbooks.progress import Progress
 from tests import processes
@@ -27,6 +28,39 @@ runner = CliRunner()
 STACK = "dev"
 OTHER_CLUSTER = "ray-staging"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+class AccessEntries:
+    """EKS access entries, which moto does not implement (its answer: 404 Not yet implemented): served to the
+    session's EKS clients through botocore's own hooks, as Stubber serves its responses."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict] = {}
+
+    def install(self, session: boto3.session.Session) -> None:
+        session.events.register("before-parameter-build.eks", self._remember)
+        session.events.register("before-call.eks.ListAccessEntries", self._list)
+        session.events.register("before-call.eks.DescribeAccessEntry", self._describe)
+
+    def add(self, arn: str, groups: list[str], kind: str = "STANDARD") -> None:
+        self.entries[arn] = {"principalArn": arn, "kubernetesGroups": groups, "type": kind}
+
+    @staticmethod
+    def _remember(params, context, **_):
+        context["api_params"] = dict(params)
+
+    def _list(self, context, **_):
+        return AWSResponse(None, 200, {}, None), {"accessEntries": list(self.entries)}
+
+    def _describe(self, context, **_):
+        arn = context["api_params"]["principalArn"]
+        if arn not in self.entries:
+            error = {"Error": {"Code": "ResourceNotFoundException", "Message": f"no entry {arn}"}}
+            return AWSResponse(None, 404, {}, None), error
+        return AWSResponse(None, 200, {}, None), {"accessEntry": self.entries[arn]}
+
+
+ACCESS_ENTRIES = AccessEntries()
 
 
 @dataclass
@@ -72,7 +106,20 @@ def build_account(session: boto3.session.Session) -> Account:
     _cluster(eks, OTHER_CLUSTER)
     other = _node_group(eks, OTHER_CLUSTER, plan.of_type(NODE_GROUP_TYPE)[0].inputs)
     _instance(ec2, "g5.xlarge", {"eks:cluster-name": OTHER_CLUSTER, "eks:nodegroup-name": other, "team": "research"})
+    _access(session, plan)
     return Account(session, outputs, node_groups, gpu_instances, plan)
+
+
+def _access(session: boto3.session.Session, plan: Plan) -> None:
+    """The roles and access entries the stack declares, and the node role's entry EKS makes itself."""
+    ACCESS_ENTRIES.entries.clear()
+    iam = session.client("iam")
+    for entry in plan.of_type(ACCESS_ENTRY_TYPE):
+        arn = entry.inputs["principalArn"]
+        path, _, name = arn.split(":role", 1)[1].rpartition("/")
+        iam.create_role(RoleName=name, Path=f"{path}/", AssumeRolePolicyDocument="{}")
+        ACCESS_ENTRIES.add(arn, entry.inputs.get("kubernetesGroups") or [])
+    ACCESS_ENTRIES.add("arn:aws:iam::123456789012:role/eks-node", ["system:nodes"], kind="EC2_LINUX")
 
 
 def _hardened_bucket(s3, bucket: str, region: str, key_arn: str) -> None:
@@ -161,11 +208,13 @@ def _root_volume(account: Account, pool: str) -> str:
 @pytest.fixture(scope="module")
 def session() -> boto3.session.Session:
     """One session for the in-process tests: its clients load AWS's API models once."""
-    return boto3.session.Session(
+    session = boto3.session.Session(
         region_name=planned(STACK).outputs["region"],
         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
+    ACCESS_ENTRIES.install(session)
+    return session
 
 
 @pytest.fixture
@@ -174,6 +223,8 @@ def account(session, monkeypatch) -> Iterator[Account]:
         monkeypatch.setenv(name, value)  # for the command line, and so that nothing reaches a real account
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # the nodes' images are registered as needed
+    # The command line's audit runs on the session that serves the access entries.
+    monkeypatch.setattr(boto3.session, "Session", lambda **_: session)
     with mock_aws():
         yield build_account(session)
 
@@ -182,7 +233,7 @@ def test_a_clean_account_has_no_findings(account):
     result = account.audit()
     assert result.error is None
     assert result.findings == []
-    assert [step.name for step in result.steps] == ["node groups", "GPU instances", "artifact bucket"]
+    assert [step.name for step in result.steps] == ["node groups", "GPU instances", "artifact bucket", "access entries"]
     assert all(step.ok for step in result.steps)
 
 
@@ -281,7 +332,31 @@ def _unknown_node_group(account: Account) -> None:
     _node_group(account.client("eks"), account.outputs["clusterName"], inputs)
 
 
+VISION_ROLE = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_MLVision_3f2a9c1e7b5d4a60"
+
+
+def _team_entry_deleted(account: Account) -> None:
+    del ACCESS_ENTRIES.entries[VISION_ROLE]
+
+
+def _team_role_deleted(account: Account) -> None:
+    account.client("iam").delete_role(RoleName=VISION_ROLE.rsplit("/", 1)[-1])
+    del ACCESS_ENTRIES.entries[VISION_ROLE]
+
+
+def _team_entry_regrouped(account: Account) -> None:
+    ACCESS_ENTRIES.add(VISION_ROLE, ["ml-nlp"])
+
+
+def _entry_added_by_hand(account: Account) -> None:
+    ACCESS_ENTRIES.add("arn:aws:iam::123456789012:role/contractor", ["ml-vision"])
+
+
 PLANTED = [
+    (_team_entry_deleted, {"team-access-missing"}, "has no access entry: its users are not in group ml-vision"),
+    (_team_role_deleted, {"team-role-missing"}, "AWSReservedSSO_MLVision_3f2a9c1e7b5d4a60 does not exist"),
+    (_team_entry_regrouped, {"team-access-drift"}, "to group(s) ml-nlp, not ml-vision"),
+    (_entry_added_by_hand, {"access-entry-undeclared"}, "role/contractor is declared by no team or platform role"),
     (_encryption_removed, {"bucket-encryption"}, "has no default encryption; the stack requires SSE-KMS"),
     (_encryption_sse_s3, {"bucket-encryption"}, "encrypts with AES256; the stack requires SSE-KMS"),
     (_public_policy_allowed, {"bucket-public-access"}, "public access block off for BlockPublicPolicy"),
@@ -373,7 +448,12 @@ def test_cli_exits_0_on_a_clean_account_and_1_with_a_json_report_of_findings(acc
     assert document["ok"] is False
     assert {f["check"] for f in document["findings"]} == {"orphan-gpu-instance", "bucket-versioning"}
     assert document["orphanHourlyUsd"] == 5.672
-    assert [s["name"] for s in document["steps"]] == ["node groups", "GPU instances", "artifact bucket"]
+    assert [s["name"] for s in document["steps"]] == [
+        "node groups",
+        "GPU instances",
+        "artifact bucket",
+        "access entries",
+    ]
     assert {"name", "ok", "seconds", "detail"} == set(document["steps"][0])
 
 
@@ -434,7 +514,9 @@ def server_env(moto_endpoint, monkeypatch) -> str:
 def test_cli_through_moto_server_finds_an_orphan(server_env, tmp_path):
     account = build_account(boto3.session.Session(region_name=planned(STACK).outputs["region"]))
     outputs = _write_outputs(tmp_path, account.outputs)
+    # moto's server has no access entries to list.
     args = ["runbook", "audit", "--stack", STACK, "--outputs", str(outputs), "--format", "json"]
+    args += ["--skip", "access entries"]
     clean = runner.invoke(app, args)
     assert clean.exit_code == 0, clean.output
 

@@ -29,7 +29,7 @@ def test_kuberay_operator_and_crds_are_pinned_together(any_plan):
     assert release.inputs["version"] == versions.KUBERAY_VERSION == "1.7.0"
     assert release.inputs["skipCrds"] is True
     assert release.inputs["values"]["image"]["tag"] == "v1.7.0"
-    crds = resource(plan, "kubernetes:yaml/v2:ConfigGroup")
+    crds = resource(plan, "kubernetes:yaml/v2:ConfigGroup", f"{plan.stack}-platform-kuberay-crds")
     assert len(crds.inputs["files"]) == 4
     assert all("/kuberay/v1.7.0/" in url for url in crds.inputs["files"])
     assert crds.urn in release.dependencies, "the operator must wait for its CRDs"

@@ -149,11 +149,18 @@ def test_each_namespace_has_a_quota_with_its_gpu_limit(stack):
 def test_no_role_binding_crosses_namespaces(stack):
     plan = planned(stack)
     bindings = _objects(plan, "RoleBinding")
-    assert len(bindings) == len(_teams(stack))
+    # Each team's edit binding, and one to read its Ray cluster's token where it has a cluster.
+    with_cluster = [t for t in _teams(stack) if t.get("rayCluster")]
+    assert len(bindings) == len(_teams(stack)) + len(with_cluster)
     groups = {f"team-{t['name']}": t["members"]["group"] for t in _teams(stack)}
+    edit = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}
+
+    def token_reader(team: str) -> dict:
+        return {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"read-{team}-ray-auth"}
+
     for binding in bindings:
         namespace = binding["metadata"]["namespace"]
-        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}
+        assert binding["roleRef"] in (edit, token_reader(namespace.removeprefix("team-")))
         assert binding["subjects"] == [
             {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": groups[namespace]}
         ]

@@ -31,7 +31,8 @@ def _followed() -> set[str]:
 
 
 def _sdk_attributes(path: Path) -> set[tuple[str, str]]:
-    """(sdk, attribute) for every ``alias.attribute`` where ``import pulumi_x as alias`` in the module."""
+    """(sdk, attribute) for every ``alias.attribute`` where ``import pulumi_x as alias`` in the module, and
+    every ``from pulumi_x import attribute`` or ``from pulumi_x.attribute import ...``."""
     tree = ast.parse(path.read_text())
     aliases = {
         alias.asname or alias.name: alias.name
@@ -40,11 +41,17 @@ def _sdk_attributes(path: Path) -> set[tuple[str, str]]:
         for alias in node.names
         if alias.name in SKIPPED_SDKS
     }
-    return {
+    attributes = {
         (aliases[node.value.id], node.attr)
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
     }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in SKIPPED_SDKS:
+            sdk, _, service = node.module.partition(".")
+            names = [service.split(".")[0]] if service else [alias.name for alias in node.names]
+            attributes.update((sdk, name) for name in names)
+    return attributes
 
 
 def _module_of(sdk: str, attribute: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -12,8 +12,10 @@ from catalog.tagging import cost_labels
 from components.aws.account import AwsAccount
 from components.aws.addons import CoreAddons, CoreAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from components.aws.eks import EksCluster, EksClusterArgs
+from components.aws.eks import EksCluster, EksClusterArgs, TeamAccess
+from components.aws.gcs_store import GcsStoreArgs, gcs_store_factory
 from components.aws.identity import artifact_binder
+from components.aws.karpenter import Karpenter, KarpenterArgs, KarpenterPoolOptions
 from components.aws.network import Network, NetworkArgs
 from components.aws.nodepools import NodePool, NodePoolArgs
 from components.aws.prometheus import managed_prometheus
@@ -47,6 +49,11 @@ class AwsClusterArgs:
     storage: ArtifactStoreArgs
     managed_prometheus: bool
     tags: dict[str, str]
+    # GPU pools as Karpenter NodePools (options per pool name), or None: managed node groups scaled by
+    # cluster-autoscaler. The system pool is a managed node group either way.
+    karpenter: dict[str, KarpenterPoolOptions] | None = None
+    karpenter_replicas: int = 1
+    team_access: list[TeamAccess] = field(default_factory=list)
 
 
 class AwsCluster(pulumi.ComponentResource):
@@ -55,6 +62,8 @@ class AwsCluster(pulumi.ComponentResource):
     vpc_id: pulumi.Input[str]
     eks: EksCluster
     store: ArtifactStore
+    provider: aws.Provider
+    account: AwsAccount
 
     def __init__(self, name: str, args: AwsClusterArgs, *, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rayplat:aws:Cluster", name, None, opts)
@@ -64,6 +73,7 @@ class AwsCluster(pulumi.ComponentResource):
         )
         here = pulumi.ResourceOptions(parent=self)
         account = AwsAccount.of(provider, region)
+        self.provider, self.account = provider, account
 
         self.vpc_id, private_subnets = self._network(name, args.network, provider)
         self.eks = EksCluster(
@@ -79,6 +89,7 @@ class AwsCluster(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 protect=args.protect,
                 tags=tags,
+                team_access=args.team_access,
             ),
             provider=provider,
             account=account,
@@ -102,7 +113,7 @@ class AwsCluster(pulumi.ComponentResource):
                 provider=provider,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self.eks.node_role_attachments),
             )
-            for pool in [args.system_pool, *args.gpu_pools]
+            for pool in [args.system_pool, *([] if args.karpenter is not None else args.gpu_pools)]
         ]
         addons = CoreAddons(
             f"{name}-addons",
@@ -137,6 +148,7 @@ class AwsCluster(pulumi.ComponentResource):
             reclaim_policy="Retain",
             opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=addons.addons),
         )
+        # cluster-autoscaler scales the managed node groups: all pools, or the system pool only under Karpenter.
         ClusterAutoscaler(
             f"{name}-autoscaler",
             ClusterAutoscalerArgs(
@@ -146,6 +158,29 @@ class AwsCluster(pulumi.ComponentResource):
             k8s_provider=k8s_provider,
             opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
         )
+        ready: list[pulumi.Resource] = [*addons.addons, storage_class]
+        if args.karpenter is not None:
+            karpenter = Karpenter(
+                f"{name}-karpenter",
+                KarpenterArgs(
+                    cluster_name=cluster_name,
+                    region=region,
+                    oidc=self.eks.oidc,
+                    system_pool=system_spec,
+                    gpu_pools=args.gpu_pools,
+                    options=args.karpenter,
+                    replicas=args.karpenter_replicas,
+                    node_security_group_id=self.eks.cluster.vpc_config.cluster_security_group_id,
+                    existing_subnet_ids=list(private_subnets) if isinstance(args.network, ExistingVpc) else [],
+                    tags=tags,
+                    cost_labels=cost_labels(tags),
+                ),
+                aws_provider=provider,
+                k8s_provider=k8s_provider,
+                account=account,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=addons.addons),
+            )
+            ready.append(karpenter)
 
         self.handle = ClusterHandle(
             name=self.eks.name,
@@ -164,7 +199,19 @@ class AwsCluster(pulumi.ComponentResource):
                 parent=self,
             ),
             cost_labels=cost_labels(tags),
-            ready=[*addons.addons, storage_class],
+            ready=ready,
+            karpenter=args.karpenter is not None,
+            gcs_redis=gcs_store_factory(
+                GcsStoreArgs(
+                    vpc_id=self.vpc_id,
+                    subnet_ids=private_subnets,
+                    node_security_group_id=self.eks.cluster.vpc_config.cluster_security_group_id,
+                    tags=tags,
+                    protect=args.protect,
+                ),
+                provider=provider,
+                parent=self,
+            ),
             managed_prometheus=managed_prometheus(
                 name=f"{name}-metrics", region=region, oidc=self.eks.oidc, tags=tags, provider=provider, parent=self
             )

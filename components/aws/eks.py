@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -24,6 +24,16 @@ NODE_MANAGED_POLICIES = (
 
 
 @dataclass(frozen=True)
+class TeamAccess:
+    """A team's IAM roles, each given an access entry that maps it to the team's Kubernetes group only: what
+    the group may do is the team's namespace RoleBinding, never a cluster-wide access policy."""
+
+    team: str
+    group: str
+    role_arns: list[str]
+
+
+@dataclass(frozen=True)
 class EksClusterArgs:
     cluster_name: str
     kubernetes_version: str
@@ -38,6 +48,7 @@ class EksClusterArgs:
     deploy_role_arn: str | None = None
     # Production: the keys and the control-plane logs can be neither deleted nor lost.
     protect: bool = False
+    team_access: list[TeamAccess] = field(default_factory=list)
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -62,6 +73,7 @@ class EksCluster(pulumi.ComponentResource):
     cluster: aws.eks.Cluster
     # The cluster-admin access entries' policy associations: Kubernetes resources wait for them.
     access: list[aws.eks.AccessPolicyAssociation]
+    team_access: list[aws.eks.AccessEntry]
 
     def __init__(
         self,
@@ -132,6 +144,20 @@ class EksCluster(pulumi.ComponentResource):
             self._cluster_admin(f"{name}-{who}", principal, tags, child)
             for who, principal in (("admin", args.admin_role_arn), ("deploy", args.deploy_role_arn))
             if principal is not None
+        ]
+
+        self.team_access = [
+            aws.eks.AccessEntry(
+                f"{name}-team-{team.team}-{arn.rsplit('/', 1)[-1]}",
+                cluster_name=self.cluster.name,
+                principal_arn=arn,
+                type="STANDARD",
+                kubernetes_groups=[team.group],
+                tags=tags,
+                opts=child,
+            )
+            for team in args.team_access
+            for arn in team.role_arns
         ]
 
         issuer = self.cluster.identities.apply(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +20,8 @@ class NetworkArgs:
     availability_zones: list[str]
     nat_per_az: bool
     tags: dict[str, str]
+    # Extra tags on the private subnets, where nodes run (Karpenter's discovery tag).
+    private_subnet_tags: dict[str, str] = field(default_factory=dict)
 
 
 def subnet_plan(cidr: str, zones: int) -> tuple[list[str], list[str]]:
@@ -100,6 +102,7 @@ class Network(pulumi.ComponentResource):
                     **with_name(tags, f"{name}-private-{zone}"),
                     **cluster_tag,
                     "kubernetes.io/role/internal-elb": "1",
+                    **args.private_subnet_tags,
                 },
                 opts=child,
             )

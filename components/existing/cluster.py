@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.existing.objectstore import InClusterMinio, existing_secret_binder, secret_binder
-from components.handle import ClusterHandle, ObjectStore
+from components.handle import ClusterHandle, GcsRedis, ObjectStore
 from components.nodes import PoolSpec
 
 
@@ -40,6 +41,8 @@ class ExistingClusterArgs:
     # False where the cluster already runs the NVIDIA device plugin (for example the GPU Operator).
     install_device_plugin: bool
     cost_labels: dict[str, str]
+    # The Redis the config names for GCS fault tolerance, if any.
+    gcs_redis: GcsRedis | None = None
 
 
 class ExistingCluster(pulumi.ComponentResource):
@@ -91,6 +94,12 @@ class ExistingCluster(pulumi.ComponentResource):
             bind_identity=binder,
             cost_labels=labels,
             installs_device_plugin=args.install_device_plugin,
+            gcs_redis=_configured(args.gcs_redis) if args.gcs_redis else None,
         )
         self.outputs = {"kubeContext": args.context, "objectStoreEndpoint": endpoint}
         self.register_outputs({"context": args.context})
+
+
+def _configured(redis: GcsRedis) -> Callable[[str, str], GcsRedis]:
+    """Every highly available team cluster uses the one Redis the config names."""
+    return lambda _name, _team: redis

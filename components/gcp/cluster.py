@@ -43,6 +43,7 @@ class GcpClusterArgs:
 class GcpCluster(pulumi.ComponentResource):
     handle: ClusterHandle
     outputs: dict[str, pulumi.Input]
+    provider: gcp.Provider
 
     def __init__(self, name: str, args: GcpClusterArgs, *, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rayplat:gcp:Cluster", name, None, opts)
@@ -54,6 +55,7 @@ class GcpCluster(pulumi.ComponentResource):
             default_labels=labels,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.provider = provider
         here = pulumi.ResourceOptions(parent=self)
 
         network = GcpNetwork(f"{name}-vpc", args.network, provider=provider, opts=here)

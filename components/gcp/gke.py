@@ -119,6 +119,8 @@ class GkeCluster(pulumi.ComponentResource):
             enable_intranode_visibility=args.intranode_visibility or None,
             enable_shielded_nodes=True,
             enable_legacy_abac=False,
+            # GKE cost allocation: per-namespace and per-label cost in the billing export (an in-place update).
+            cost_management_config=gcp.container.ClusterCostManagementConfigArgs(enabled=True),
             master_auth=gcp.container.ClusterMasterAuthArgs(
                 client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
                     issue_client_certificate=False

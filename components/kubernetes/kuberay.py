@@ -15,6 +15,8 @@ from components.nodes import PoolSpec
 from components.options import child_options
 
 NAMESPACE = "kuberay-system"
+# The chart's pod labels (nameOverride): what the operator's disruption budget selects.
+OPERATOR_LABELS = {"app.kubernetes.io/name": "kuberay-operator"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class KubeRayArgs:
     system_pool: PoolSpec
     cost_labels: dict[str, str]
     service_monitor: bool = False
+    # Protected environments: two replicas, one leading, and a disruption budget that keeps one.
+    replicas: int = 1
 
 
 def operator_values(args: KubeRayArgs) -> dict:
@@ -30,6 +34,8 @@ def operator_values(args: KubeRayArgs) -> dict:
         "image": {"repository": repository, "tag": tag},
         "nodeSelector": args.system_pool.selector,
         "labels": args.cost_labels,
+        "replicas": args.replicas,
+        "leaderElectionEnabled": True,
         "resources": {"requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
         "metrics": {
             "enabled": True,
@@ -64,4 +70,9 @@ class KubeRayOperator(pulumi.ComponentResource):
             skip_crds=True,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[crds])),
         )
+        if args.replicas > 1:
+            budget = manifests.disruption_budget("kuberay-operator", NAMESPACE, OPERATOR_LABELS)
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb", metadata=budget["metadata"], spec=budget["spec"], opts=child
+            )
         self.register_outputs({"version": versions.KUBERAY_OPERATOR.version})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 
 
@@ -29,4 +31,14 @@ def service_account(name: str, namespace: str, labels: dict[str, str], annotatio
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations},
+    }
+
+
+def disruption_budget(name: str, namespace: str, selector: dict[str, str]) -> dict[str, Any]:
+    """Voluntary evictions (node drains, scale-down, upgrades) leave at least one selected pod running."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": dict(selector)}},
     }

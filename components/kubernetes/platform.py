@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -30,6 +30,9 @@ class Monitoring:
     storage_gib: int
     runbook_base_url: str
     managed_prometheus: bool
+    # OpenCost's cluster id, and each GPU pool's catalogue price per GPU-hour (idle GPUs are priced with it).
+    cluster_id: str = ""
+    gpu_hourly_usd: dict[str, float] = field(default_factory=dict)
 
 
 # The service account kube-prometheus-stack gives Prometheus (release name + "-prometheus").
@@ -47,6 +50,7 @@ class KubernetesPlatform(pulumi.ComponentResource):
         monitoring: Monitoring,
         teams: list[TeamWorkloads],
         *,
+        highly_available: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("rayplat:kubernetes:Platform", name, None, opts)
@@ -55,13 +59,16 @@ class KubernetesPlatform(pulumi.ComponentResource):
 
         kuberay_opts = after_cluster
         if monitoring.enabled:
-            stack = self._monitoring(name, handle, monitoring, after_cluster)
+            stack = self._monitoring(name, handle, monitoring, after_cluster, 2 if highly_available else 1)
             # The operator's (and Kueue's) ServiceMonitor needs the monitoring CRDs.
             kuberay_opts = pulumi.ResourceOptions.merge(after_cluster, pulumi.ResourceOptions(depends_on=[stack]))
         kuberay = KubeRayOperator(
             f"{name}-kuberay",
             KubeRayArgs(
-                system_pool=handle.system_pool, cost_labels=handle.cost_labels, service_monitor=monitoring.enabled
+                system_pool=handle.system_pool,
+                cost_labels=handle.cost_labels,
+                service_monitor=monitoring.enabled,
+                replicas=2 if highly_available else 1,
             ),
             provider=provider,
             opts=kuberay_opts,
@@ -90,13 +97,19 @@ class KubernetesPlatform(pulumi.ComponentResource):
         if teams:
             # Teams' RayClusters need the operator's CRDs; queues need Kueue's.
             with_operator = pulumi.ResourceOptions.merge(kuberay_opts, pulumi.ResourceOptions(depends_on=[kuberay]))
-            kueue = Kueue(f"{name}-kueue", handle, prometheus=monitoring.enabled, opts=kuberay_opts)
+            kueue = Kueue(
+                f"{name}-kueue",
+                handle,
+                prometheus=monitoring.enabled,
+                replicas=2 if highly_available else 1,
+                opts=kuberay_opts,
+            )
             for workloads in teams:
                 Team(f"{name}-team-{workloads.team.name}", workloads, handle, kueue=kueue, opts=with_operator)
         self.register_outputs({"ray_service_account_annotations": annotations})
 
     def _monitoring(
-        self, name: str, handle: ClusterHandle, monitoring: Monitoring, opts: pulumi.ResourceOptions
+        self, name: str, handle: ClusterHandle, monitoring: Monitoring, opts: pulumi.ResourceOptions, replicas: int
     ) -> MonitoringStack:
         remote = None
         if monitoring.managed_prometheus:
@@ -113,6 +126,10 @@ class KubernetesPlatform(pulumi.ComponentResource):
                 storage_gib=monitoring.storage_gib,
                 runbook_base_url=monitoring.runbook_base_url,
                 remote_write=remote,
+                cluster_id=monitoring.cluster_id,
+                gpu_hourly_usd=monitoring.gpu_hourly_usd,
+                karpenter=handle.karpenter,
+                replicas=replicas,
             ),
             provider=handle.provider,
             opts=opts,

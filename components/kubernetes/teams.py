@@ -7,14 +7,22 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from catalog import versions
 from components.handle import ClusterHandle
 from components.helm import pinned_release
 from components.kubernetes import manifests, tenancy
+from components.kubernetes.custom import custom_resource
 from components.kubernetes.kuberay import NAMESPACE as KUBERAY_NAMESPACE
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
-from components.kubernetes.raycluster import RayClusterSpec, ray_cluster
+from components.kubernetes.raycluster import (
+    AUTH_TOKEN_KEY,
+    GcsStore,
+    RayClusterSpec,
+    auth_secret_name,
+    ray_cluster,
+)
 from components.options import child_options
 
 KUEUE_NAMESPACE = "kueue-system"
@@ -26,6 +34,8 @@ class TeamWorkloads:
     team: tenancy.TeamSpec
     # A standing RayCluster for the team, with at most this many workers per GPU pool (None: no cluster).
     ray_cluster_max_workers: int | None = None
+    # GCS fault tolerance for that cluster, in the Redis the cluster handle offers.
+    high_availability: bool = False
 
 
 def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
@@ -41,12 +51,11 @@ def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) ->
         "RoleBinding": lambda: k8s.rbac.v1.RoleBinding(
             name, metadata=metadata, role_ref=manifest["roleRef"], subjects=manifest["subjects"], opts=opts
         ),
+        "Role": lambda: k8s.rbac.v1.Role(name, metadata=metadata, rules=manifest["rules"], opts=opts),
     }
     if kind in simple:
         return simple[kind]()
-    return k8s.apiextensions.CustomResource(
-        name, api_version=manifest["apiVersion"], kind=kind, metadata=metadata, spec=manifest["spec"], opts=opts
-    )
+    return custom_resource(name, manifest, opts)
 
 
 class Kueue(pulumi.ComponentResource):
@@ -54,7 +63,9 @@ class Kueue(pulumi.ComponentResource):
 
     release: pulumi.Resource
 
-    def __init__(self, name: str, handle: ClusterHandle, *, prometheus: bool, opts: pulumi.ResourceOptions):
+    def __init__(
+        self, name: str, handle: ClusterHandle, *, prometheus: bool, replicas: int = 1, opts: pulumi.ResourceOptions
+    ):
         super().__init__("rayplat:kubernetes:Kueue", name, None, opts)
         child = child_options(self, handle.provider, opts)
         namespace = k8s.core.v1.Namespace(
@@ -66,7 +77,7 @@ class Kueue(pulumi.ComponentResource):
             name,
             versions.KUEUE,
             namespace=namespace.metadata.name,
-            values=tenancy.kueue_values(handle.system_pool, prometheus),
+            values=tenancy.kueue_values(handle.system_pool, prometheus, replicas),
             opts=child,
         )
         after = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.release]))
@@ -123,20 +134,35 @@ class Team(pulumi.ComponentResource):
     ) -> None:
         team = workloads.team
         pools = [p for p in handle.gpu_pools if p.name in team.gpu_shares]
+        cluster_name = f"{team.name}-ray"
+        token = self._auth_token(name, team, auth_secret_name(cluster_name), opts)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[token]))
+        gcs = self._gcs_store(name, workloads, handle, cluster_name, opts) if workloads.high_availability else None
+        address, password = (gcs[0], gcs[1]) if gcs else (None, None)
+        if gcs is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[2]))
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
-        manifest = storage.apply(
-            lambda uri: ray_cluster(
+        manifest = pulumi.Output.all(storage, address).apply(
+            lambda v: ray_cluster(
                 RayClusterSpec(
-                    name=f"{team.name}-ray",
+                    name=cluster_name,
                     namespace=team.namespace,
                     service_account=TEAM_SERVICE_ACCOUNT,
                     queue=tenancy.LOCAL_QUEUE,
-                    storage_uri=uri,
+                    storage_uri=v[0],
                     system_pool=handle.system_pool,
                     gpu_pools=pools,
                     max_workers_per_pool=workloads.ray_cluster_max_workers or 0,
+                    gcs=GcsStore(v[1], *password) if password else None,
                 )
             )
+        )
+        # Evicting the head ends every job on the cluster (and, without GCS fault tolerance, its state).
+        budget = manifests.disruption_budget(
+            f"{cluster_name}-head", team.namespace, {"ray.io/cluster": cluster_name, "ray.io/node-type": "head"}
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-ray-head-pdb", metadata=budget["metadata"], spec=budget["spec"], opts=opts
         )
         k8s.apiextensions.CustomResource(
             f"{name}-ray-cluster",
@@ -146,3 +172,40 @@ class Team(pulumi.ComponentResource):
             spec=manifest.apply(lambda m: m["spec"]),
             opts=opts,
         )
+
+    def _auth_token(
+        self, name: str, team: tenancy.TeamSpec, secret: str, opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Secret:
+        """The cluster's Ray token, generated into a Secret only the team's group (and the platform's admins)
+        can read; in the state it is a Pulumi secret, never a stack output."""
+        token = random.RandomPassword(
+            f"{name}-ray-token", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        created = k8s.core.v1.Secret(
+            f"{name}-ray-token",
+            metadata={"name": secret, "namespace": team.namespace},
+            string_data={AUTH_TOKEN_KEY: token.result},
+            opts=opts,
+        )
+        for manifest in tenancy.secret_readers(team, secret):
+            _apply(f"{name}-ray-token-{manifest['kind'].lower()}", manifest, opts)
+        return created
+
+    def _gcs_store(
+        self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, cluster: str, opts: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Input[str], tuple[str, str], list[pulumi.Resource]]:
+        """The cluster's Redis address, the Secret (name, key) in the team's namespace that holds its password,
+        and what the cluster waits for (that Secret, where the platform creates it)."""
+        if handle.gcs_redis is None:
+            raise ValueError("highAvailability: this cluster offers no Redis for GCS fault tolerance")
+        redis = handle.gcs_redis(f"{name}-gcs", workloads.team.name)
+        if redis.password_secret is not None:
+            return redis.address, redis.password_secret, []
+        assert redis.password is not None, "a Redis the platform creates has its password"
+        secret = k8s.core.v1.Secret(
+            f"{name}-gcs-redis",
+            metadata={"name": f"{cluster}-gcs-redis", "namespace": workloads.team.namespace},
+            string_data={"password": redis.password},
+            opts=opts,
+        )
+        return redis.address, (f"{cluster}-gcs-redis", "password"), [secret]

@@ -108,6 +108,29 @@ def role_binding(team: TeamSpec) -> dict[str, Any]:
     }
 
 
+def secret_readers(team: TeamSpec, secret: str) -> list[dict[str, Any]]:
+    """The team's group may read this one Secret (its Ray cluster's token) whatever its namespace role
+    becomes; no other group is bound to anything in the namespace."""
+    rbac = "rbac.authorization.k8s.io"
+    name = f"read-{secret}"
+    metadata = {"name": name, "namespace": team.namespace}
+    return [
+        {
+            "apiVersion": f"{rbac}/v1",
+            "kind": "Role",
+            "metadata": metadata,
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get"]}],
+        },
+        {
+            "apiVersion": f"{rbac}/v1",
+            "kind": "RoleBinding",
+            "metadata": metadata,
+            "roleRef": {"apiGroup": rbac, "kind": "Role", "name": name},
+            "subjects": [{"apiGroup": rbac, "kind": "Group", "name": team.group}],
+        },
+    ]
+
+
 def _namespace_peer(name: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
@@ -217,7 +240,7 @@ def local_queue(team: TeamSpec) -> dict[str, Any]:
     }
 
 
-def kueue_values(system_pool: PoolSpec, prometheus: bool) -> dict[str, Any]:
+def kueue_values(system_pool: PoolSpec, prometheus: bool, replicas: int = 1) -> dict[str, Any]:
     config = {
         "apiVersion": "config.kueue.x-k8s.io/v1beta2",
         "kind": "Configuration",
@@ -231,7 +254,11 @@ def kueue_values(system_pool: PoolSpec, prometheus: bool) -> dict[str, Any]:
     }
     return {
         "enablePrometheus": prometheus,
-        "controllerManager": {"nodeSelector": system_pool.selector},
+        "controllerManager": {
+            "nodeSelector": system_pool.selector,
+            "replicas": replicas,
+            "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
+        },
         "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(config, sort_keys=False)},
     }
 

@@ -11,7 +11,9 @@ from typing import Any
 from catalog.aws_instances import gpus_per_node
 from catalog.capacity import max_gpus
 from catalog.iam import as_list
+from catalog.karpenter import NODEPOOL_TYPE, nodepool_gpu_limit
 from catalog.labels import POOL_LABEL
+from rayplat.diff.cost import CostChange, cost_change
 from rayplat.diff.policyconfig import RuleConfigChange
 from rayplat.diff.replacements import forcing_fields, forcing_inputs, matches
 from rayplat.plan import Plan, PlannedResource
@@ -127,6 +129,9 @@ class PlanDiff:
     outputs: list[FieldChange] = field(default_factory=list)
     rule_changes: list[RuleConfigChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    cost: CostChange | None = None
+    # GPU pools moved between node groups and Karpenter NodePools: (pool, before, after).
+    provisioners: list[tuple[str, str, str]] = field(default_factory=list)
 
     def of_action(self, action: str) -> list[ResourceChange]:
         return [c for c in self.changes if c.action == action]
@@ -318,14 +323,43 @@ def _resource_change(before: PlannedResource | None, after: PlannedResource | No
 
 
 def gpu_capacity(plan: Plan) -> dict[str, int]:
-    """Max GPUs per GPU node group (pool name from its label), from maxSize and the instance catalogue."""
+    """Max GPUs per GPU pool: node groups' maxSize by the instance catalogue, Karpenter NodePools' GPU limit."""
+    return pool_gpu_capacity((r.type, r.name, r.inputs) for r in plan.resources)
+
+
+def pool_gpu_capacity(resources: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[str, int]:
+    """Max GPUs per GPU pool (pool name from its label) of (type, name, inputs) resources: a managed node
+    group holds maxSize nodes of its largest GPU type; a Karpenter NodePool holds its ``nvidia.com/gpu`` limit."""
     capacity = {}
-    for group in plan.of_type("aws:eks/nodeGroup:NodeGroup"):
-        gpus = gpus_per_node(group.inputs.get("instanceTypes", []))
-        if gpus:
-            pool = group.inputs.get("labels", {}).get(POOL_LABEL, group.name)
-            capacity[pool] = max_gpus(int(group.inputs.get("scalingConfig", {}).get("maxSize", 0)), gpus)
+    for type_, name, inputs in resources:
+        if type_ == "aws:eks/nodeGroup:NodeGroup":
+            gpus = gpus_per_node(inputs.get("instanceTypes", []))
+            if gpus:
+                pool = inputs.get("labels", {}).get(POOL_LABEL, name)
+                capacity[pool] = max_gpus(int(inputs.get("scalingConfig", {}).get("maxSize", 0)), gpus)
+        elif type_ == NODEPOOL_TYPE and (limit := nodepool_gpu_limit(inputs)) is not None:
+            labels = inputs.get("spec", {}).get("template", {}).get("metadata", {}).get("labels", {})
+            capacity[labels.get(POOL_LABEL, name)] = limit
     return capacity
+
+
+def pool_provisioners(plan: Plan) -> dict[str, str]:
+    """What buys each GPU pool's nodes: a managed node group or a Karpenter NodePool, by pool name."""
+    kinds = {"aws:eks/nodeGroup:NodeGroup": "managed node group", NODEPOOL_TYPE: "Karpenter NodePool"}
+    return {
+        pool: kinds[r.type]
+        for r in plan.resources
+        if r.type in kinds
+        for pool in pool_gpu_capacity([(r.type, r.name, r.inputs)])
+    }
+
+
+def provisioner_changes(base: Plan, head: Plan) -> list[tuple[str, str, str]]:
+    """(pool, before, after) for each GPU pool whose provisioner changes: a deliberate replacement."""
+    before, after = pool_provisioners(base), pool_provisioners(head)
+    return [
+        (pool, before[pool], after[pool]) for pool in sorted(set(before) & set(after)) if before[pool] != after[pool]
+    ]
 
 
 def grants(document: Any) -> set[Grant]:
@@ -420,6 +454,8 @@ def diff_plans(base: Plan, head: Plan) -> PlanDiff:
         gpus_after=gpu_capacity(head),
         iam=iam_changes(base, head),
         outputs=output_changes(base, head),
+        cost=cost_change(base, head),
+        provisioners=provisioner_changes(base, head),
     )
 
 

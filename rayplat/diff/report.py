@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
+from rayplat.cost.report import money
 from rayplat.diff.engine import PlanDiff, ResourceChange
 
 COMMENT_LIMIT = 65536
@@ -31,10 +32,21 @@ def summary_line(diff: PlanDiff) -> str:
         )
     before, after = diff.gpu_total
     gpus = f"max GPUs {before} → {after} ({after - before:+d})" if before != after else f"max GPUs {after}"
+    gpus += _cost_summary(diff)
     flags = len(_flags(diff))
     attention = f" · **{flags} to review**" if flags else ""
     blocked = f" · **{len(diff.blocked)} blocked**" if diff.blocked else ""
     return f"### `{diff.stack}`: {changes} · {gpus}{attention}{blocked}"
+
+
+def _cost_summary(diff: PlanDiff) -> str:
+    if diff.cost is None:
+        return ""
+    c = diff.cost
+    if not c.changed:
+        return f" · ceiling {money(c.ceiling_after)}/month"
+    floor = f"floor {money(c.floor_before)} → {money(c.floor_after)}"
+    return f" · {floor} · ceiling {money(c.ceiling_before)} → {money(c.ceiling_after)}/month"
 
 
 SAFE_WAYS = (
@@ -52,6 +64,11 @@ def _flags(diff: PlanDiff) -> list[str]:
         f"To proceed safely: {SAFE_WAYS}"
         for c in diff.blocked
     ]
+    flags += [
+        f"**GPU pool moves to a {after}**: `{pool}` was a {before}; the new nodes come up beside the old, which "
+        "are deleted with the pods on them: drain first (docs/runbooks/karpenter-migration.md)"
+        for pool, before, after in diff.provisioners
+    ]
     for change in diff.stateful_losses:
         if not change.blocked:
             flags.append(
@@ -65,6 +82,8 @@ def _flags(diff: PlanDiff) -> list[str]:
         before, after = diff.gpus_before.get(pool, 0), diff.gpus_after.get(pool, 0)
         if before != after:
             flags.append(f"**GPU capacity**: pool `{pool}` max GPUs {before} → {after}")
+    if diff.cost is not None and diff.cost.must_review:
+        flags.append(f"**Cost ceiling**: {diff.cost.reason()}")
     for document in diff.widened_iam:
         added = "; ".join(str(g).removeprefix("Allow ") for g in document.added if g.effect == "Allow")
         flags.append(f"**IAM widened**: `{document.name}` now allows {added}")
@@ -266,7 +285,27 @@ def _graph_section(diff: PlanDiff, budget: int) -> str:
     return section if len(section) < budget else ""
 
 
+def _cost_section(diff: PlanDiff, budget: int) -> str:
+    if diff.cost is None or not diff.cost.changed:
+        return ""
+    c = diff.cost
+    rows = [
+        ["idle floor", money(c.floor_before), money(c.floor_after), _delta(c.floor_before, c.floor_after)],
+        ["ceiling", money(c.ceiling_before), money(c.ceiling_after), _delta(c.ceiling_before, c.ceiling_after)],
+    ]
+    table = _table(["USD per month", "before", "after", "change"], rows, budget)
+    return _details("Cost (`rayplat cost --stack " + diff.stack + "` for the whole bill)", table)
+
+
+def _delta(before, after) -> str:
+    rise = after.known - before.known
+    return (
+        ("+" if rise >= 0 else "-") + money(abs(rise)) + (" (unknown parts)" if before.unknown or after.unknown else "")
+    )
+
+
 _SECTIONS = {
+    "cost": _cost_section,
     "resources": _resources_section,
     "policy": _policy_section,
     "rules": _rules_section,
@@ -276,8 +315,8 @@ _SECTIONS = {
     "graph": _graph_section,
     "fields": _fields_section,
 }
-_PRIORITY = ("rules", "resources", "policy", "iam", "gpu", "outputs", "graph", "fields")
-_DISPLAY = ("rules", "resources", "fields", "gpu", "iam", "policy", "outputs", "graph")
+_PRIORITY = ("rules", "resources", "policy", "iam", "gpu", "cost", "outputs", "graph", "fields")
+_DISPLAY = ("rules", "resources", "fields", "gpu", "cost", "iam", "policy", "outputs", "graph")
 
 
 def to_json(diff: PlanDiff) -> str:
@@ -295,6 +334,7 @@ def to_json(diff: PlanDiff) -> str:
             "newViolations": len(diff.new_violations),
             "policyRuleChanges": len(diff.rule_changes),
             "policyRulesToReview": len(diff.rules_to_review),
+            "costToReview": bool(diff.cost and diff.cost.must_review),
         },
         **_camel(asdict(diff)),
     }

@@ -90,7 +90,27 @@ def _eks_cluster(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
         "certificateAuthority": {"data": base64.b64encode(f"mock CA of {cluster}".encode()).decode()},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{site.region}.amazonaws.com/id/{oidc_id}"}]}],
         "status": "ACTIVE",
+        "vpcConfig": {
+            **(inputs.get("vpcConfig") or {}),
+            "clusterSecurityGroupId": f"sg-{digest(type_, name, 'cluster-sg', length=17)}",
+        },
     }
+
+
+def _sqs_queue(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    queue = physical_name(type_, name, inputs)
+    return {
+        "id": f"https://sqs.{site.region}.amazonaws.com/{ACCOUNT_ID}/{queue}",
+        "name": queue,
+        "url": f"https://sqs.{site.region}.amazonaws.com/{ACCOUNT_ID}/{queue}",
+        "arn": _regional_arn("sqs", site.region, queue),
+    }
+
+
+def _replication_group(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    group = physical_name(type_, name, inputs, key="replicationGroupId")
+    suffix = digest(type_, name, "endpoint", length=6)
+    return {"id": group, "primaryEndpointAddress": f"master.{group}.{suffix}.{site.region}.cache.amazonaws.com"}
 
 
 def _oidc_provider(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
@@ -124,6 +144,16 @@ def _launch_template(type_: str, name: str, inputs: Inputs, site: Site) -> Input
 def _log_group(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
     group = physical_name(type_, name, inputs)
     return {"id": group, "arn": _regional_arn("logs", site.region, f"log-group:{group}")}
+
+
+def _sns_topic(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    arn = _regional_arn("sns", site.region, physical_name(type_, name, inputs))
+    return {"id": arn, "arn": arn}
+
+
+def _anomaly_monitor(type_: str, name: str, inputs: Inputs, site: Site) -> Inputs:
+    arn = _global_arn("ce", f"anomalymonitor/{digest(type_, name, length=8)}-{digest(type_, name, 'm', length=4)}")
+    return {"id": arn, "arn": arn}
 
 
 def _gcp_self_link(kind: str, scope: str, physical: str, site: Site) -> Inputs:
@@ -235,8 +265,12 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, str, Inputs, Site], Inputs]] = {
     "aws:s3/bucket:Bucket": _bucket,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:sns/topic:Topic": _sns_topic,
+    "aws:costexplorer/anomalyMonitor:AnomalyMonitor": _anomaly_monitor,
+    "aws:sqs/queue:Queue": _sqs_queue,
     "gcp:compute/network:Network": _gcp_network,
     "gcp:compute/subnetwork:Subnetwork": _gcp_regional("subnetworks"),
     "gcp:compute/router:Router": _gcp_regional("routers"),

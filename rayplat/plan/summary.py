@@ -1,4 +1,4 @@
-"""A readable summary of a plan: resources by component and type, and the GPU pools."""
+"""A readable summary of a plan: resources by component and type, the GPU pools, and what the stack costs."""
 
 from __future__ import annotations
 
@@ -63,4 +63,6 @@ def gpu_pools_table(plan: Plan) -> Table:
 
 
 def print_summary(plan: Plan, console: Console) -> None:
-    console.print(Group(resources_table(plan), gpu_pools_table(plan)))
+    from rayplat.cost.report import bill_of, bill_table
+
+    console.print(Group(resources_table(plan), gpu_pools_table(plan), bill_table(plan.stack, bill_of(plan))))

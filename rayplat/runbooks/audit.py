@@ -1,8 +1,10 @@
 """`rayplat runbook audit`: the live AWS account against what a stack says it should hold.
 
 Checked: the artifact bucket's hardening (components/aws/storage.py), the stack's node groups (scaling and
-AMI type against the stack file), the cost tags on its running GPU instances and their volumes, and GPU
-instances that belong to no node group of the stack (orphans, priced by the hour). AWS endpoint and
+AMI type against the stack file), the cost tags on its running GPU instances and their volumes (node groups'
+and Karpenter's), GPU instances that belong to no node group or Karpenter NodePool of the stack (orphans,
+priced by the hour), and the cluster's access entries (team roles without one, entries no team or platform
+role declares). AWS endpoint and
 credentials come from the usual AWS environment variables (AWS_ENDPOINT_URL, AWS_PROFILE, ...).
 """
 
@@ -22,6 +24,7 @@ from rich.text import Text
 
 from catalog.aws_instances import GPU_FAMILIES, gpu_instance_type
 from catalog.iam import as_list
+from catalog.karpenter import NODECLASS_TYPE, NODEPOOL_TAG
 from catalog.labels import POOL_LABEL
 from catalog.tagging import REQUIRED_COST_TAGS
 from rayplat.plan import Plan
@@ -29,9 +32,12 @@ from rayplat.runbooks import outputs as stack_outputs
 from rayplat.runbooks.progress import Progress, Step, StepFailed
 
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
+ACCESS_ENTRY_TYPE = "aws:eks/accessEntry:AccessEntry"
 # EKS puts these on the instances of a managed node group.
 CLUSTER_TAG = "eks:cluster-name"
 NODE_GROUP_TAG = "eks:nodegroup-name"
+# Karpenter puts these (and its NodePool's name, NODEPOOL_TAG) on the instances it launches.
+KARPENTER_CLUSTER_TAG = "eks:eks-cluster-name"
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 LIVE_STATES = ["pending", "running"]
 
@@ -70,6 +76,10 @@ class StackExpectation:
     bucket: str
     kms_key_arn: str | None
     pools: tuple[PoolExpectation, ...]
+    # Karpenter NodePools of the stack (named after their pools) -> the cost tags their EC2NodeClass sets.
+    nodepools: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The access entries the stack declares: principal ARN -> its Kubernetes groups (none for platform roles).
+    access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_stack(cls, plan: Plan, outputs: Mapping[str, Any]) -> StackExpectation:
@@ -85,6 +95,13 @@ class StackExpectation:
             bucket=outputs["artifactBucket"],
             kms_key_arn=key if isinstance(key, str) and key.startswith("arn:") else None,
             pools=tuple(_pool(r.inputs) for r in plan.of_type(NODE_GROUP_TYPE)),
+            nodepools={
+                r.inputs["metadata"]["name"]: _cost_tags(r.inputs["spec"]["tags"]) for r in plan.of_type(NODECLASS_TYPE)
+            },
+            access={
+                r.inputs["principalArn"]: tuple(r.inputs.get("kubernetesGroups") or ())
+                for r in plan.of_type(ACCESS_ENTRY_TYPE)
+            },
         )
 
 
@@ -97,8 +114,12 @@ def _pool(inputs: Mapping[str, Any]) -> PoolExpectation:
         min_size=scaling["minSize"],
         max_size=scaling["maxSize"],
         instance_types=tuple(inputs["instanceTypes"]),
-        cost_tags={key: inputs["tags"][key] for key in REQUIRED_COST_TAGS if key in inputs["tags"]},
+        cost_tags=_cost_tags(inputs["tags"]),
     )
+
+
+def _cost_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    return {key: tags[key] for key in REQUIRED_COST_TAGS if key in tags}
 
 
 @dataclass
@@ -151,16 +172,24 @@ def print_text(result: AuditResult, console: Console) -> None:
         console.print(f"orphaned GPU instances cost ${result.orphan_hourly_usd:.3f}/h", highlight=False)
 
 
+CHECKS = ("node groups", "GPU instances", "artifact bucket", "access entries")
+
+
 def run_audit(
-    expected: StackExpectation, progress: Progress, session: boto3.session.Session | None = None
+    expected: StackExpectation,
+    progress: Progress,
+    session: boto3.session.Session | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> AuditResult:
     account = Account(expected, session or boto3.session.Session(region_name=expected.region))
     result = AuditResult(expected.stack, expected.region, progress.steps)
-    checks = [
-        ("node groups", account.node_group_findings),
-        ("GPU instances", account.gpu_instance_findings),
-        ("artifact bucket", account.bucket_findings),
-    ]
+    methods = (
+        account.node_group_findings,
+        account.gpu_instance_findings,
+        account.bucket_findings,
+        account.access_entry_findings,
+    )
+    checks = [(name, method) for name, method in zip(CHECKS, methods, strict=True) if name not in skip]
     try:
         for name, check in checks:
             with progress.step(name) as step:
@@ -199,9 +228,11 @@ class Account:
         self.s3 = session.client("s3")
         self.ec2 = session.client("ec2")
         self.eks = session.client("eks")
+        self.iam = session.client("iam")
         # The stack's live node groups (name -> pool), set by node_group_findings.
         self.stack_groups: dict[str, PoolExpectation] = {}
         self._other_clusters: dict[str, set[str]] = {}
+        self._live_clusters: dict[str, bool] = {}
 
     # Node groups: scaling, AMI type and instance types against the stack file.
 
@@ -254,6 +285,43 @@ class Account:
         matching = [pool for pool in pools.values() if group["nodegroupName"].startswith(pool.name_prefix)]
         return max(matching, key=lambda pool: len(pool.name_prefix), default=None)
 
+    # Access entries: each declared team role has its entry into its group; no entry is undeclared.
+
+    def access_entry_findings(self) -> list[Finding]:
+        cluster, declared = self.expected.cluster_name, self.expected.access
+        pages = self.eks.get_paginator("list_access_entries").paginate(clusterName=cluster)
+        live = {
+            arn: self.eks.describe_access_entry(clusterName=cluster, principalArn=arn)["accessEntry"]
+            for page in pages
+            for arn in page["accessEntries"]
+        }
+        findings = []
+        for arn, groups in declared.items():
+            if not groups:
+                continue
+            if not self._role_exists(arn):
+                findings.append(Finding("team-role-missing", arn, f"team role {arn} does not exist in the account"))
+            elif arn not in live:
+                message = f"team role {arn} has no access entry: its users are not in group {', '.join(groups)}"
+                findings.append(Finding("team-access-missing", arn, message))
+            elif tuple(live[arn].get("kubernetesGroups") or ()) != groups:
+                found = ", ".join(live[arn].get("kubernetesGroups") or ()) or "none"
+                message = f"the access entry maps {arn} to group(s) {found}, not {', '.join(groups)}"
+                findings.append(Finding("team-access-drift", arn, message))
+        findings += [
+            Finding("access-entry-undeclared", arn, f"access entry for {arn} is declared by no team or platform role")
+            for arn, entry in live.items()
+            if entry.get("type", "STANDARD") == "STANDARD" and arn not in declared
+        ]
+        return findings
+
+    def _role_exists(self, arn: str) -> bool:
+        try:
+            self.iam.get_role(RoleName=arn.rsplit("/", 1)[-1])
+        except self.iam.exceptions.NoSuchEntityException:
+            return False
+        return True
+
     # GPU instances: cost tags on the stack's, and the orphans.
 
     def gpu_instance_findings(self) -> list[Finding]:
@@ -261,11 +329,31 @@ class Account:
         for instance in self._live_gpu_instances():
             tags = _tags(instance)
             cluster, group = tags.get(CLUSTER_TAG), tags.get(NODE_GROUP_TAG)
+            nodepool = tags.get(NODEPOOL_TAG)
             if cluster == self.expected.cluster_name and group in self.stack_groups:
-                findings += self._cost_tag_findings(instance, self.stack_groups[group])
-            elif not self._in_other_live_node_group(cluster, group):
+                pool = self.stack_groups[group]
+                findings += self._cost_tag_findings(instance, pool.pool, pool.cost_tags)
+            elif nodepool and tags.get(KARPENTER_CLUSTER_TAG) == self.expected.cluster_name:
+                if nodepool in self.expected.nodepools:
+                    findings += self._cost_tag_findings(instance, nodepool, self.expected.nodepools[nodepool])
+                else:
+                    findings.append(self._orphan(instance, tags))
+            elif not self._in_other_live_node_group(cluster, group) and not self._of_other_live_cluster(tags):
                 findings.append(self._orphan(instance, tags))
         return findings
+
+    def _of_other_live_cluster(self, tags: Mapping[str, str]) -> bool:
+        """A Karpenter instance of another live cluster belongs to that cluster's stack."""
+        cluster = tags.get(KARPENTER_CLUSTER_TAG)
+        if not tags.get(NODEPOOL_TAG) or not cluster or cluster == self.expected.cluster_name:
+            return False
+        if cluster not in self._live_clusters:
+            try:
+                self.eks.describe_cluster(name=cluster)
+                self._live_clusters[cluster] = True
+            except self.eks.exceptions.ResourceNotFoundException:
+                self._live_clusters[cluster] = False
+        return self._live_clusters[cluster]
 
     def _live_gpu_instances(self) -> Iterator[dict[str, Any]]:
         pages = self.ec2.get_paginator("describe_instances").paginate(
@@ -287,26 +375,27 @@ class Account:
         instance_id, instance_type = instance["InstanceId"], instance["InstanceType"]
         known = gpu_instance_type(instance_type)
         price = f"${known.hourly_usd:.3f}/h" if known else "price unknown"
-        owner = ", ".join(f"{key}={tags[key]}" for key in (CLUSTER_TAG, NODE_GROUP_TAG, "team", "owner") if key in tags)
+        keys = (CLUSTER_TAG, NODE_GROUP_TAG, KARPENTER_CLUSTER_TAG, NODEPOOL_TAG, "team", "owner")
+        owner = ", ".join(f"{key}={tags[key]}" for key in keys if key in tags)
         return Finding(
             "orphan-gpu-instance",
             instance_id,
             f"GPU instance {instance_id} ({instance_type}, {price}, launched {instance['LaunchTime']:%Y-%m-%d %H:%M}) "
-            f"belongs to no node group of stack {self.expected.stack} ({owner or 'no owner tags'})",
+            f"belongs to no node group or NodePool of stack {self.expected.stack} ({owner or 'no owner tags'})",
             known.hourly_usd if known else None,
         )
 
-    def _cost_tag_findings(self, instance: Mapping[str, Any], pool: PoolExpectation) -> list[Finding]:
+    def _cost_tag_findings(self, instance: Mapping[str, Any], pool: str, cost_tags: Mapping[str, str]) -> list[Finding]:
         instance_id = instance["InstanceId"]
         findings = []
-        problems = _tag_problems(_tags(instance), pool.cost_tags)
+        problems = _tag_problems(_tags(instance), cost_tags)
         if problems:
-            message = f"GPU instance {instance_id} (pool {pool.pool}): {problems}"
+            message = f"GPU instance {instance_id} (pool {pool}): {problems}"
             findings.append(Finding("instance-cost-tags", instance_id, message))
         for volume in self._volumes(instance):
-            problems = _tag_problems(_tags(volume), pool.cost_tags)
+            problems = _tag_problems(_tags(volume), cost_tags)
             if problems:
-                message = f"volume {volume['VolumeId']} of GPU instance {instance_id} (pool {pool.pool}): {problems}"
+                message = f"volume {volume['VolumeId']} of GPU instance {instance_id} (pool {pool}): {problems}"
                 findings.append(Finding("volume-cost-tags", volume["VolumeId"], message))
         return findings
 

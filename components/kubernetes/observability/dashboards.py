@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from components.kubernetes.observability.alerts import ALLOCATED_GPU
+from components.kubernetes.observability.cost import COST_PANELS
 
 # A ConfigMap holds at most 1 MiB of data.
 CONFIGMAP_LIMIT_BYTES = 1024 * 1024
@@ -87,11 +88,63 @@ KUBERAY_PANELS = [
 ]
 
 
-def platform_dashboards() -> dict[str, str]:
-    return {
+_GPU_SELECTOR = 'resource_type="nvidia.com/gpu"'
+KARPENTER_PANELS = [
+    (
+        "GPUs provisioned per NodePool",
+        f"sum by (nodepool) (karpenter_nodepools_usage{{{_GPU_SELECTOR}}})",
+        "none",
+        "{{nodepool}}",
+    ),
+    (
+        "GPU limit per NodePool",
+        f"max by (nodepool) (karpenter_nodepools_limit{{{_GPU_SELECTOR}}})",
+        "none",
+        "{{nodepool}}",
+    ),
+    (
+        "Nodes launched per hour",
+        "sum by (nodepool) (increase(karpenter_nodeclaims_created_total[1h]))",
+        "none",
+        "{{nodepool}}",
+    ),
+    (
+        "Nodes disrupted per hour",
+        "sum by (nodepool, reason) (increase(karpenter_nodeclaims_disrupted_total[1h]))",
+        "none",
+        "{{nodepool}} {{reason}}",
+    ),
+    (
+        "Launch failures per hour",
+        "sum by (reason, capacity_type) (increase(karpenter_cloudprovider_instance_launch_failures_total[1h]))",
+        "none",
+        "{{reason}} {{capacity_type}}",
+    ),
+    (
+        "Interruption messages per hour",
+        "sum by (message_type) (increase(karpenter_interruption_received_messages_total[1h]))",
+        "none",
+        "{{message_type}}",
+    ),
+    ("Pods waiting for Karpenter", "max(karpenter_scheduler_queue_depth)", "none", "queued"),
+    (
+        "Scheduling simulation p99",
+        "histogram_quantile(0.99, sum by (le) (rate(karpenter_scheduler_scheduling_duration_seconds_bucket[5m])))",
+        "s",
+        "p99",
+    ),
+]
+
+
+def platform_dashboards(*, karpenter: bool = False) -> dict[str, str]:
+    built = {
         "gpu": _dashboard("rayplat-gpu", "GPUs (DCGM)", GPU_PANELS),
         "kuberay-operator": _dashboard("rayplat-kuberay", "KubeRay operator", KUBERAY_PANELS),
+        "cost": _dashboard("rayplat-cost", "Cost per team and pool", COST_PANELS),
     }
+    if karpenter:
+        built["karpenter"] = _dashboard("rayplat-karpenter", "Karpenter GPU NodePools", KARPENTER_PANELS)
+    return built
 
 
 def dashboard_configmap(name: str, dashboard: str, namespace: str) -> dict[str, Any]:

@@ -49,6 +49,21 @@ def cluster_autoscaler_monitor(namespace: str) -> dict[str, Any]:
     }
 
 
+def karpenter_monitor(namespace: str) -> dict[str, Any]:
+    """Karpenter's controller (installed by the AWS layer before these CRDs exist): its chart's Service in
+    kube-system exposes the metrics on the port named http-metrics."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "karpenter", "namespace": namespace, "labels": RELEASE_LABEL},
+        "spec": {
+            "namespaceSelector": {"matchNames": ["kube-system"]},
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "karpenter"}},
+            "endpoints": [{"port": "http-metrics"}],
+        },
+    }
+
+
 def ray_pod_monitors(namespace: str) -> list[dict[str, Any]]:
     """Heads expose node, autoscaler and dashboard metrics; workers, node metrics only."""
     return [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -13,8 +13,9 @@ from catalog import versions
 from catalog.labels import GPU_TOLERATION, POOL_LABEL, ROLE_LABEL
 from components.helm import pinned_release
 from components.kubernetes import manifests
+from components.kubernetes.custom import custom_resource
 from components.kubernetes.gpu import gpu_node_affinity
-from components.kubernetes.observability import alerts, dashboards, monitors
+from components.kubernetes.observability import alerts, cost, dashboards, monitors
 from components.kubernetes.observability.ray_dashboards import ray_dashboards
 from components.nodes import PoolSpec
 from components.options import child_options
@@ -33,6 +34,12 @@ class MonitoringArgs:
     runbook_base_url: str
     # Remote write to a managed Prometheus, with the annotations its service account needs (or None).
     remote_write: pulumi.Output[dict[str, Any]] | None = None
+    cluster_id: str = ""
+    gpu_hourly_usd: dict[str, float] = field(default_factory=dict)
+    # The GPU pools are Karpenter NodePools: scrape Karpenter, alert and chart on its metrics.
+    karpenter: bool = False
+    # Protected environments: two Prometheus replicas (each its own volume) and a disruption budget.
+    replicas: int = 1
 
 
 def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[str, Any]:
@@ -46,6 +53,7 @@ def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[st
         "serviceMonitorNamespaceSelector": {},
         "podMonitorNamespaceSelector": {},
         "ruleNamespaceSelector": {},
+        "replicas": args.replicas,
         "retention": args.retention,
         "retentionSize": f"{int(args.storage_gib * 0.85)}GB",
         "storageSpec": {
@@ -68,7 +76,10 @@ def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[st
                 "image": {"busybox": {"tag": versions.BUSYBOX_TAG}, "kubectl": {"tag": versions.KUBECTL_TAG}},
             }
         },
-        "prometheus": {"prometheusSpec": spec},
+        "prometheus": {
+            "prometheusSpec": spec,
+            "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
+        },
         "alertmanager": {"alertmanagerSpec": {"nodeSelector": selector}},
         "grafana": {
             "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
@@ -83,7 +94,10 @@ def stack_values(args: MonitoringArgs, remote: dict[str, Any] | None) -> dict[st
             "ingress": {"enabled": False},
         },
         # Node labels on kube_node_labels, for the per-pool alerts.
-        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{','.join(node_label_keys(args))}]"]},
+        # Node labels on kube_node_labels, for the per-pool alerts and costs; the team label of namespaces.
+        "kube-state-metrics": {
+            "metricLabelsAllowlist": [f"nodes=[{','.join(node_label_keys(args))}]", "namespaces=[team]"]
+        },
         "prometheusOperator": {"nodeSelector": selector},
     }
     if remote:
@@ -103,8 +117,16 @@ def dcgm_values(gpu_pools: list[PoolSpec]) -> dict[str, Any]:
         "image": {"tag": versions.DCGM_EXPORTER_IMAGE_TAG},
         "tolerations": [GPU_TOLERATION],
         "affinity": gpu_node_affinity(gpu_pools),
-        # Keep the pod and namespace labels dcgm-exporter attaches to each GPU's series.
-        "serviceMonitor": {"enabled": True, "honorLabels": True, "additionalLabels": monitors.RELEASE_LABEL},
+        # Keep the pod and namespace labels dcgm-exporter attaches to each GPU's series, and label each with
+        # its node (the exporter's), to join GPUs to their pool and its price.
+        "serviceMonitor": {
+            "enabled": True,
+            "honorLabels": True,
+            "additionalLabels": monitors.RELEASE_LABEL,
+            "relabelings": [
+                {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"}
+            ],
+        },
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
     }
 
@@ -149,11 +171,25 @@ class MonitoringStack(pulumi.ComponentResource):
                 values=dcgm_values(args.gpu_pools),
                 opts=after_crds,
             )
-        for monitor in monitors.ray_pod_monitors(NAMESPACE):
-            _custom_resource(f"{name}-{monitor['metadata']['name']}", monitor, after_crds)
-        rule = alerts.prometheus_rule("ray-platform", NAMESPACE, args.gpu_pools, args.runbook_base_url)
-        _custom_resource(f"{name}-alerts", rule, after_crds)
-        for dashboard_name, dashboard in {**ray_dashboards(), **dashboards.platform_dashboards()}.items():
+        for monitor in monitors.ray_pod_monitors(NAMESPACE) + (
+            [monitors.karpenter_monitor(NAMESPACE)] if args.karpenter else []
+        ):
+            custom_resource(f"{name}-{monitor['metadata']['name']}", monitor, after_crds)
+        rule = alerts.prometheus_rule(
+            "ray-platform", NAMESPACE, args.gpu_pools, args.runbook_base_url, karpenter=args.karpenter
+        )
+        custom_resource(f"{name}-alerts", rule, after_crds)
+        pinned_release(
+            f"{name}-opencost",
+            versions.OPENCOST,
+            namespace=namespace.metadata.name,
+            values=cost.opencost_values(args.cluster_id, NAMESPACE, args.system_pool.selector),
+            opts=after_crds,
+        )
+        if args.gpu_hourly_usd:
+            custom_resource(f"{name}-cost-rules", cost.cost_rule(NAMESPACE, args.gpu_hourly_usd), after_crds)
+        platform = dashboards.platform_dashboards(karpenter=args.karpenter)
+        for dashboard_name, dashboard in {**ray_dashboards(), **platform}.items():
             configmap = dashboards.dashboard_configmap(dashboard_name, dashboard, NAMESPACE)
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{dashboard_name}",
@@ -162,14 +198,3 @@ class MonitoringStack(pulumi.ComponentResource):
                 opts=after_crds,
             )
         self.register_outputs({"namespace": NAMESPACE})
-
-
-def _custom_resource(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
-    k8s.apiextensions.CustomResource(
-        name,
-        api_version=manifest["apiVersion"],
-        kind=manifest["kind"],
-        metadata=manifest["metadata"],
-        spec=manifest["spec"],
-        opts=opts,
-    )
