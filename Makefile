@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: setup plan test lint typecheck bench clean
+.PHONY: setup plan test lint typecheck bench dashboards clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Ray's Grafana dashboards for the pinned Ray, committed (a test fails when they are stale).
+dashboards: $(STAMP)
+	$(BIN)/python -m components.kubernetes.observability.ray_dashboards
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

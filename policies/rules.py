@@ -77,11 +77,16 @@ def dig(value: Any, *path: str | int, default: Any = None) -> Any:
 
 def plain(value: Any) -> Any:
     """Engine proxies (read-only mappings and sequences) as dicts and lists, whole numbers as ints."""
+    if isinstance(value, _LEAVES):  # most values: decided without the slower abstract-class checks below
+        return whole(value)
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if _is_sequence(value):
         return [plain(v) for v in value]
     return whole(value)
+
+
+_LEAVES = (str, bytes, int, float, type(None))
 
 
 def whole(value: Any) -> Any:

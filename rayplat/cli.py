@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from rayplat.heap import short_lived_heap
 from rayplat.plan.engine import STACKS_DIR
 from stackconfig.errors import ConfigError
 
@@ -24,6 +25,12 @@ errors = Console(stderr=True)
 
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: <stacks-dir>/Pulumi.<stack>.yaml")]
 StacksDirOption = Annotated[Path, typer.Option("--stacks-dir", help="Where the stack files are")]
+
+
+def run() -> None:
+    """The console entry point."""
+    with short_lived_heap():
+        app()
 
 
 def _version(value: bool) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import gc
 import json
 import os
 from pathlib import Path
 
 import pytest
 
+import rayplat.plan
 from rayplat import PROJECT_ROOT
-from rayplat.plan import Plan, plan_stack
+from rayplat.heap import THRESHOLDS
+from rayplat.plan import Plan, engine, plan_stack
 from rayplat.plan.engine import read_stack_config
 from stackconfig.errors import ConfigError
 from stackconfig.loading import parse_config, project_keys
@@ -35,6 +39,26 @@ def _cloud(stack: str) -> str:
 AWS_STACKS = [s for s in STACKS if _cloud(s) == "aws"]
 GCP_STACKS = [s for s in STACKS if _cloud(s) == "gcp"]
 EXISTING_STACKS = [s for s in STACKS if _cloud(s) == "existing"]
+
+
+_evaluated: dict[tuple[str, str, str], Plan] = {}
+_run_program = engine.run_program
+
+
+def _run_program_once(stack: str, config: dict[str, str], program: Path) -> Plan:
+    """A program is evaluated once per stack and config in the session (plans are deterministic, a test
+    proves it): many tests, and the CLI commands they invoke, plan the same stack. Each caller gets its own
+    copy to change; a config the program refuses raises every time."""
+    key = (stack, str(program), json.dumps(config, sort_keys=True))
+    if key not in _evaluated:
+        _evaluated[key] = _run_program(stack, config, program)
+    return copy.deepcopy(_evaluated[key])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The session keeps every stack's plan (and the SDK modules) alive: collect as the CLI does.
+    gc.set_threshold(*THRESHOLDS)
+    engine.run_program = rayplat.plan.run_program = _run_program_once
 
 
 @pytest.fixture(params=AWS_STACKS)

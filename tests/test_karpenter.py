@@ -3,7 +3,6 @@ the chart values real, the switch shown as the replacement it is, and Kueue stil
 
 from __future__ import annotations
 
-import copy
 import json
 
 import jsonschema
@@ -24,6 +23,7 @@ from rayplat.plan.engine import PROGRAM, read_stack_config
 from stackconfig.errors import ConfigError
 from stackconfig.loading import parse_config, project_keys
 from tests.conftest import config_tags, get_key, planned, resource, set_key
+from tests.crds import crd_validator, validate
 from tests.test_observability import _unknown, metric_names
 
 KARPENTER_STACKS = [s for s in ("dev", "staging", "prod") if get_key(read_stack_config(s), "aws").get("provisioner")]
@@ -49,33 +49,8 @@ def karpenter_dev():
     return _plans["dev"]
 
 
-def _strict(schema: dict) -> dict:
-    """A CRD schema that rejects unknown fields, as the API server prunes and `kubectl --validate=strict`
-    refuses them: every object with declared properties allows no others."""
-    schema = copy.deepcopy(schema)
-
-    def walk(node):
-        if isinstance(node, dict):
-            if (
-                "properties" in node
-                and "additionalProperties" not in node
-                and not node.get("x-kubernetes-preserve-unknown-fields")
-            ):
-                node["additionalProperties"] = False
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return schema
-
-
-def _schema(upstream_dir, kind: str) -> dict:
-    crd = yaml.safe_load((upstream_dir / UPSTREAM / "crds" / CRDS[kind]).read_text())
-    (served,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    return _strict(served["schema"]["openAPIV3Schema"])
+def _validator(upstream_dir, kind: str):
+    return crd_validator(upstream_dir / UPSTREAM / "crds" / CRDS[kind], "v1", unknown_fields=False)
 
 
 def _manifest(r) -> dict:
@@ -102,14 +77,14 @@ def test_every_karpenter_object_validates_against_the_upstream_crds(source, upst
     objects = plan.of_type(NODEPOOL_TYPE) + plan.of_type(NODECLASS_TYPE)
     assert len(objects) == 2 * len(plan.outputs["gpuPools"])
     for r in objects:
-        jsonschema.validate(_manifest(r), _schema(upstream_dir, r.inputs["kind"]))
+        validate(_manifest(r), _validator(upstream_dir, r.inputs["kind"]))
 
 
 def test_the_strict_schema_rejects_an_unknown_field(upstream_dir):
     pool = _manifest(planned("staging").of_type(NODEPOOL_TYPE)[0])
     pool["spec"]["disruption"]["consolidateAfterr"] = "5m"
     with pytest.raises(jsonschema.ValidationError, match="consolidateAfterr"):
-        jsonschema.validate(pool, _schema(upstream_dir, "NodePool"))
+        validate(pool, _validator(upstream_dir, "NodePool"))
 
 
 def test_staging_pools_carry_the_taint_labels_and_limits_from_config():

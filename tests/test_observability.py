@@ -4,15 +4,17 @@ ray, PromQL names real metrics, Helm values use real keys, and every alert has i
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
 import ray
 import yaml
 
+from catalog import versions
 from catalog.karpenter import NODEPOOL_TYPE
 from catalog.ray_ports import head_container_ports, worker_container_ports
-from components.kubernetes.observability import alerts, dashboards
+from components.kubernetes.observability import alerts, dashboards, ray_dashboards
 from rayplat import PROJECT_ROOT
 from rayplat.plan import run_program
 from rayplat.plan.engine import PROGRAM, read_stack_config
@@ -88,17 +90,30 @@ def test_dashboards_are_rays_own_valid_and_within_configmap_limits(any_plan):
         if m.inputs["metadata"].get("labels") == dashboards.SIDECAR_LABEL
     }
     karpenter = ["karpenter"] if any_plan.of_type(NODEPOOL_TYPE) else []
-    expected = {f"dashboard-{n}" for n in (*dashboards.RAY_DASHBOARDS, "gpu", "kuberay-operator", "cost", *karpenter)}
+    expected = {f"dashboard-{n}" for n in (*ray_dashboards.FACTORIES, "gpu", "kuberay-operator", "cost", *karpenter)}
     assert set(maps) == expected
     sidecar = _release(any_plan, "kube-prometheus-stack").inputs["values"]["grafana"]["sidecar"]["dashboards"]
     assert {sidecar["label"]: sidecar["labelValue"]} == dashboards.SIDECAR_LABEL
-    for name, generate in dashboards.RAY_DASHBOARDS.items():
+    for name, committed in ray_dashboards.ray_dashboards().items():
         (content,) = maps[f"dashboard-{name}"]["data"].values()
-        assert content == generate()[0], f"{name} is not what ray {ray.__version__} generates"
+        assert content == committed, name
     for configmap in maps.values():
         (content,) = configmap["data"].values()
         assert json.loads(content)["panels"]
         assert len(content.encode()) < dashboards.CONFIGMAP_LIMIT_BYTES
+
+
+def test_committed_ray_dashboards_are_what_the_pinned_ray_generates_whatever_the_environment(monkeypatch):
+    monkeypatch.setenv("RAY_GRAFANA_DEFAULT_DASHBOARD_UID", "from-a-developers-shell")
+    monkeypatch.setenv("RAY_GRAFANA_DEFAULT_GLOBAL_FILTERS", 'team="x"')
+    assert ray.__version__ == versions.RAY_VERSION
+    from ray.dashboard.modules.metrics import grafana_dashboard_factory
+
+    shell_sees = grafana_dashboard_factory.generate_default_grafana_dashboard()[0]
+    assert shell_sees != ray_dashboards.ray_dashboards()["ray-default"], "the override no longer reaches Ray"
+    generated = ray_dashboards.generate()
+    assert generated and generated == ray_dashboards.ray_dashboards(), "run `make dashboards` and commit the result"
+    assert os.environ["RAY_GRAFANA_DEFAULT_DASHBOARD_UID"] == "from-a-developers-shell"
 
 
 def _ray_metrics(upstream_dir) -> set[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -15,6 +14,7 @@ from components.kubernetes.tenancy import COHORT, LOCAL_QUEUE, RAY_FRAMEWORKS
 from rayplat import PROJECT_ROOT
 from rayplat.plan.engine import read_stack_config
 from tests.conftest import config_problems, get_key, planned, set_key
+from tests.crds import crd_validator, validate
 
 TEAM_STACKS = ["dev", "prod", "gcp-dev", "local"]
 CRDS = {
@@ -49,10 +49,8 @@ def _manifest(inputs: dict, kind: str, api_version: str) -> dict:
     }
 
 
-def _schema(upstream_dir, kind: str, version: str) -> dict:
-    crd = yaml.safe_load((upstream_dir / CRDS[kind]).read_text())
-    (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
-    return served["schema"]["openAPIV3Schema"]
+def _validator(upstream_dir, kind: str, version: str):
+    return crd_validator(upstream_dir / CRDS[kind], version)
 
 
 @pytest.mark.parametrize("stack", TEAM_STACKS)
@@ -66,7 +64,7 @@ def test_generated_objects_validate_against_the_real_crds(stack, upstream_dir):
         ("ResourceFlavor", "kueue.x-k8s.io/v1beta2"),
     ]:
         for inputs in _objects(plan, kind):
-            jsonschema.validate(_manifest(inputs, kind, api), _schema(upstream_dir, kind, api.split("/")[1]))
+            validate(_manifest(inputs, kind, api), _validator(upstream_dir, kind, api.split("/")[1]))
             checked += 1
     assert checked >= 3 * len(_teams(stack))
 
@@ -74,7 +72,7 @@ def test_generated_objects_validate_against_the_real_crds(stack, upstream_dir):
 def test_the_example_rayjob_is_current_and_valid(upstream_dir):
     document = yaml.safe_load((PROJECT_ROOT / "docs/examples/rayjob.yaml").read_text())
     assert document == example_ray_job("team-vision", "team-queue", "s3://<artifact bucket>/teams/vision")
-    jsonschema.validate(document, _schema(upstream_dir, "RayJob", "v1"))
+    validate(document, _validator(upstream_dir, "RayJob", "v1"))
     assert document["spec"]["shutdownAfterJobFinishes"] is True
     assert document["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == LOCAL_QUEUE
 

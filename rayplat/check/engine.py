@@ -10,6 +10,7 @@ each policy's schema) is done by :func:`resolve_config`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 import jsonschema
 from google.protobuf import json_format, struct_pb2
+from jsonschema.protocols import Validator
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
@@ -126,11 +128,21 @@ def _level(value: str | None, where: str) -> EnforcementLevel | None:
 def _validate(policy: Policy, properties: dict[str, Any]) -> None:
     schema = policy.config_schema
     document = {"type": "object", "properties": schema.properties if schema else {}, "additionalProperties": False}
-    try:
-        jsonschema.validate(properties, document)
-    except jsonschema.ValidationError as exc:
-        path = ".".join(str(p) for p in exc.absolute_path) or "(config)"
-        raise PolicyConfigError(f"{policy.name}.{path}: {exc.message}") from None
+    error = jsonschema.exceptions.best_match(
+        _checked_validator(json.dumps(document, sort_keys=True)).iter_errors(properties)
+    )
+    if error is not None:
+        path = ".".join(str(p) for p in error.absolute_path) or "(config)"
+        raise PolicyConfigError(f"{policy.name}.{path}: {error.message}")
+
+
+@functools.cache
+def _checked_validator(document: str) -> Validator:
+    """``jsonschema.validate`` checks the schema itself on every call: each policy's schema is checked once."""
+    schema = json.loads(document)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
 def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:

@@ -1,13 +1,11 @@
-"""Grafana dashboards, generated, never hand-written: Ray's own from the pinned `ray` package, and the
-GPU and KubeRay operator dashboards built from panel definitions."""
+"""Grafana dashboards, generated, never hand-written: Ray's own from the pinned `ray` package (committed by
+`make dashboards`, see ray_dashboards.py), and the GPU and KubeRay operator dashboards built from panel
+definitions."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
-
-from ray.dashboard.modules.metrics import grafana_dashboard_factory as ray_factory
 
 from components.kubernetes.observability.alerts import ALLOCATED_GPU
 from components.kubernetes.observability.cost import COST_PANELS
@@ -15,20 +13,6 @@ from components.kubernetes.observability.cost import COST_PANELS
 # A ConfigMap holds at most 1 MiB of data.
 CONFIGMAP_LIMIT_BYTES = 1024 * 1024
 SIDECAR_LABEL = {"grafana_dashboard": "1"}
-
-RAY_DASHBOARDS: dict[str, Callable[[], tuple[str, str]]] = {
-    "ray-default": ray_factory.generate_default_grafana_dashboard,
-    "ray-data": ray_factory.generate_data_grafana_dashboard,
-    "ray-train": ray_factory.generate_train_grafana_dashboard,
-    "ray-serve": ray_factory.generate_serve_grafana_dashboard,
-    "ray-serve-deployment": ray_factory.generate_serve_deployment_grafana_dashboard,
-    "ray-serve-llm": ray_factory.generate_serve_llm_grafana_dashboard,
-}
-
-
-def ray_dashboards() -> dict[str, str]:
-    """Ray's dashboards as the installed ray version generates them: name -> JSON."""
-    return {name: generate()[0] for name, generate in RAY_DASHBOARDS.items()}
 
 
 def _panel(panel_id: int, title: str, expr: str, unit: str, legend: str, x: int, y: int) -> dict[str, Any]:

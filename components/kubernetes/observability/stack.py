@@ -16,6 +16,7 @@ from components.kubernetes import manifests
 from components.kubernetes.custom import custom_resource
 from components.kubernetes.gpu import gpu_node_affinity
 from components.kubernetes.observability import alerts, cost, dashboards, monitors
+from components.kubernetes.observability.ray_dashboards import ray_dashboards
 from components.nodes import PoolSpec
 from components.options import child_options
 
@@ -188,7 +189,7 @@ class MonitoringStack(pulumi.ComponentResource):
         if args.gpu_hourly_usd:
             custom_resource(f"{name}-cost-rules", cost.cost_rule(NAMESPACE, args.gpu_hourly_usd), after_crds)
         platform = dashboards.platform_dashboards(karpenter=args.karpenter)
-        for dashboard_name, dashboard in {**dashboards.ray_dashboards(), **platform}.items():
+        for dashboard_name, dashboard in {**ray_dashboards(), **platform}.items():
             configmap = dashboards.dashboard_configmap(dashboard_name, dashboard, NAMESPACE)
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{dashboard_name}",
