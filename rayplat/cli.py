@@ -354,12 +354,12 @@ def connect(
 
     from rayplat import connect as connecting
     from rayplat.plan.engine import read_stack_config
-    from stackconfig.loading import parse_config, project_keys
+    from stackconfig.loading import parse_stack_config
 
     if what != "grafana" and team is None:
         raise _fail(f"--team is required for {what}")
     try:
-        config = parse_config(project_keys(read_stack_config(stack, stacks_dir)))
+        config = parse_stack_config(read_stack_config(stack, stacks_dir))
         code = connecting.connect(
             config,
             team or "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,10 @@ from stackconfig.platform import PlatformConfig
 from stackconfig.rules import cross_key_problems
 
 PROJECT = "ray-platform"
+
+# The namespaces a stack file's `config:` may use besides the project's: the providers the program uses, and
+# Pulumi's own. A key elsewhere (`ray-platfrom:teams`) would be read by nothing.
+PROVIDER_NAMESPACES = ("aws", "gcp", "kubernetes", "pulumi")
 
 
 def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> PlatformConfig:
@@ -51,8 +56,37 @@ def project_keys(config: Mapping[str, Any]) -> dict[str, Any]:
     return {key.removeprefix(prefix): _decode(value) for key, value in config.items() if key.startswith(prefix)}
 
 
+def namespace_problems(config: Mapping[str, Any]) -> list[str]:
+    """A problem for each key of a flat Pulumi config map outside the project's and the providers' namespaces."""
+    known = (PROJECT, *PROVIDER_NAMESPACES)
+    problems = []
+    for key in sorted(config):
+        namespace, colon, _ = key.partition(":")
+        if namespace in known:
+            continue
+        if not colon:
+            problems.append(f"{key}: has no namespace; write `{PROJECT}:{key}`")
+            continue
+        close = difflib.get_close_matches(namespace, known, n=1)
+        hint = f"; did you mean `{close[0]}:`?" if close else ""
+        problems.append(f"{key}: unknown config namespace '{namespace}' ({', '.join(known)}){hint}")
+    return problems
+
+
+def parse_stack_config(config: Mapping[str, Any], source: str = "stack config") -> PlatformConfig:
+    """Validate a flat Pulumi config map: its namespaces, then its ``ray-platform:*`` keys."""
+    problems = namespace_problems(config)
+    try:
+        parsed = parse_config(project_keys(config), source)
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        raise ConfigError(problems, source)
+    return parsed
+
+
 def load_config() -> PlatformConfig:
     """Read the running stack's config (from the Pulumi engine, or the offline plan) and validate it."""
     from pulumi.runtime.config import CONFIG  # the whole config map: unknown keys must be reported too
 
-    return parse_config(project_keys(CONFIG.get()), source=f"config of stack '{pulumi.get_stack()}'")
+    return parse_stack_config(CONFIG.get(), source=f"config of stack '{pulumi.get_stack()}'")
