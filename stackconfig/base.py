@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from typing import Any, get_args
+from typing import Any, NamedTuple, get_args
 
 from pydantic import (
     BaseModel,
@@ -23,9 +23,18 @@ _INT: TypeAdapter[int] = TypeAdapter(int)
 _BOOL: TypeAdapter[bool] = TypeAdapter(bool)
 
 
-def raise_problems(problems: Iterable[tuple[str, str]]) -> None:
-    """Raise every (relative key path, message) pair found by a validator as one pydantic error."""
-    found = list(problems)
+class Problem(NamedTuple):
+    """A problem at a key path. ``after`` names the key paths it was worked out from: where one of those has
+    a problem of its own, this one follows from it (a quota naming a pool whose name is misspelt)."""
+
+    path: str
+    message: str
+    after: tuple[str, ...] = ()
+
+
+def raise_problems(problems: Iterable[tuple[str, str] | Problem]) -> None:
+    """Raise every problem a validator found (key paths relative to the value validated) as one pydantic error."""
+    found = [Problem(*p) for p in problems]
     if found:
         raise PydanticCustomError("rayplat_problems", "{count} problems", {"count": len(found), "problems": found})
 

@@ -10,8 +10,8 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
-from stackconfig.base import raw_list, raw_mapping
-from stackconfig.errors import ConfigError, error_lines
+from stackconfig.base import Problem, raw_list, raw_mapping
+from stackconfig.errors import ConfigError, error_problems, problem_lines
 from stackconfig.platform import PlatformConfig
 from stackconfig.rules import cross_key_problems
 
@@ -24,7 +24,7 @@ PROVIDER_NAMESPACES = ("aws", "gcp", "kubernetes", "pulumi")
 
 def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> PlatformConfig:
     """Validate the ``ray-platform:*`` keys of a stack (namespace already stripped)."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     context: dict[str, Any] = {
         "cloud": raw.get("cloud"),
         "zones": [z for z in raw_list(raw_mapping(raw.get("gcp")).get("zones")) if isinstance(z, str)],
@@ -32,10 +32,10 @@ def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> Platfo
     try:
         config = PlatformConfig.model_validate(dict(raw), context=context)
     except ValidationError as exc:
-        problems = error_lines(exc)
-    problems += [f"{path}: {message}" for path, message in cross_key_problems(raw)]
+        problems = error_problems(exc)
+    problems += [Problem(*p) for p in cross_key_problems(raw)]
     if problems:
-        raise ConfigError(problems, source)
+        raise ConfigError(problem_lines(problems), source)
     return config
 
 

@@ -12,7 +12,7 @@ from rayplat import PROJECT_ROOT
 from rayplat.cli import app
 from stackconfig.errors import ConfigError
 from stackconfig.loading import parse_stack_config
-from tests.conftest import read_stack_config
+from tests.conftest import config_problems, get_key, read_stack_config, set_key
 
 runner = CliRunner()
 
@@ -45,3 +45,58 @@ def test_provider_namespaces_are_accepted_and_a_bare_key_is_refused():
         assert exc.problems == ["teams: has no namespace; write `ray-platform:teams`"]
     else:
         raise AssertionError("a key without a namespace was accepted")
+
+
+def _follow_ons(problems: list[str]) -> list[str]:
+    return [p for p in problems if "(follows from " in p]
+
+
+def test_a_misspelt_pool_name_is_the_cause_and_the_quotas_naming_it_follow_from_it():
+    config = read_stack_config("dev")
+    pools = get_key(config, "gpuPools")
+    pools[0]["nmae"] = pools[0].pop("name")
+    problems = config_problems(set_key(config, "gpuPools", pools))
+    assert problems[:2] == ["gpuPools[0].name: field required", "gpuPools[0].nmae: unknown key; did you mean `name`?"]
+    assert problems[2:] == [
+        f"teams[{i}].gpuQuota.a10g: no GPU pool 'a10g' (l4) (follows from gpuPools[0].name: fix that first)"
+        for i in (0, 1)
+    ]
+
+
+def test_a_quota_naming_no_pool_at_all_is_a_cause_of_its_own():
+    config = read_stack_config("dev")
+    teams = get_key(config, "teams")
+    teams[0]["gpuQuota"] = {"a10gg": {"nominal": 1}}
+    problems = config_problems(set_key(config, "teams", teams))
+    assert problems == ["teams[0].gpuQuota.a10gg: no GPU pool 'a10gg' (a10g, l4)"]
+
+
+def test_a_wrong_accelerator_is_the_cause_of_the_zones_not_offering_it():
+    config = read_stack_config("gcp-dev")
+    pools = get_key(config, "gpuPools")
+    t4 = next(i for i, p in enumerate(pools) if p.get("accelerator"))
+    pools[t4]["accelerator"]["type"] = "nvidia-tesla-t4x"
+    problems = config_problems(set_key(config, "gpuPools", pools))
+    assert problems[0].startswith(f"gpuPools[{t4}].accelerator.type: 'nvidia-tesla-t4x' is not one of")
+    follow_ons = _follow_ons(problems)
+    assert follow_ons and follow_ons == problems[1:]
+    assert all(f"(follows from gpuPools[{t4}].accelerator.type: fix that first)" in p for p in follow_ons)
+
+
+def test_a_misspelt_gpus_per_node_of_an_existing_pool_is_the_cause_of_its_capacity_of_zero():
+    config = read_stack_config("local")
+    existing = get_key(config, "existing")
+    existing["gpuPools"] = [{"name": "a100", "labels": {"gpu": "a100"}, "gpuModel": "A100", "gpusPerNoed": 8}]
+    existing["networkPolicyEnforced"] = True
+    team = {"name": "vision", "owner": "alice", "department": "research", "members": {"group": "ml-vision"}}
+    config = set_key(set_key(config, "existing", existing), "teams", [{**team, "gpuQuota": {"a100": {"nominal": 8}}}])
+    problems = config_problems(config)
+    assert problems[0] == "existing.gpuPools[0].gpusPerNoed: unknown key; did you mean `gpusPerNode`?"
+    assert (
+        _follow_ons(problems)
+        == problems[1:]
+        == [
+            "teams: the teams' nominal quotas on pool 'a100' add up to 8 GPUs, more than its capacity of 0 "
+            "(maxSize x GPUs per node) (follows from existing.gpuPools[0].gpusPerNoed: fix that first)"
+        ]
+    )
