@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from catalog.labels import LABEL_VALUE
 from catalog.tagging import REQUIRED_COST_TAGS, aws_tag_problems
@@ -17,6 +17,7 @@ from stackconfig.gcp import GcpConfig
 from stackconfig.observability import ObservabilityConfig
 from stackconfig.pools import GpuPoolConfig, SystemPoolConfig
 from stackconfig.storage import StorageConfig
+from stackconfig.team_fit import team_cluster_problems
 from stackconfig.teams import RayConfig, TeamConfig
 
 
@@ -54,6 +55,17 @@ class PlatformConfig(ConfigModel):
         ]
         raise_problems(problems)
         return tags
+
+    @model_validator(mode="after")
+    def _team_clusters_fit(self) -> PlatformConfig:
+        raise_problems(team_cluster_problems(self.teams, self.gpu_pool_sizes()))
+        return self
+
+    def gpu_pool_sizes(self) -> dict[str, tuple[int, int]]:
+        """Each GPU pool's maximum node count and GPUs per node (the platform's pools, or an existing cluster's)."""
+        if self.existing is not None and self.cloud == "existing":
+            return {p.name: (p.max_nodes, p.gpus_per_node) for p in self.existing.gpu_pools}
+        return {p.name: (p.max_size, p.gpus_per_node) for p in self.gpu_pools}
 
     def cluster_name(self, stack: str) -> str:
         return self.cluster.name or f"ray-{stack}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -100,3 +101,61 @@ def test_a_misspelt_gpus_per_node_of_an_existing_pool_is_the_cause_of_its_capaci
             "(maxSize x GPUs per node) (follows from existing.gpuPools[0].gpusPerNoed: fix that first)"
         ]
     )
+
+
+def _dev_text_config(tmp_path: Path, *replacements: tuple[str, str]) -> dict[str, str]:
+    text = (PROJECT_ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    (tmp_path / "Pulumi.t.yaml").write_text(text)
+    return read_stack_config("t", tmp_path)
+
+
+def test_yaml_numbers_are_taken_as_quantities_and_versions(tmp_path):
+    config = parse_stack_config(
+        _dev_text_config(
+            tmp_path,
+            ('kubernetesVersion: "1.34"', "kubernetesVersion: 1.34"),
+            ('cpu: "48"', "cpu: 48"),
+            ("memory: 192Gi", "memory: 206158430208"),
+        )
+    )
+    assert config.cluster.kubernetes_version == "1.34"
+    assert (config.teams[0].cpu, config.teams[0].memory) == ("48", "206158430208")
+    fraction = parse_stack_config(_dev_text_config(tmp_path, ('cpu: "48"', "cpu: 48.5")))
+    assert fraction.teams[0].cpu == "48.5"
+
+
+def test_a_version_that_yaml_cut_short_is_refused_with_a_hint_to_quote(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(_dev_text_config(tmp_path, ('kubernetesVersion: "1.34"', "kubernetesVersion: 1.30")))
+    assert raised.value.problems == [
+        "cluster.kubernetesVersion: is the number 1.3 (YAML drops the trailing zeros of an unquoted version): "
+        'quote it ("1.30")'
+    ]
+
+
+def _nlp_with_h100_cluster(cpu: str, memory: str) -> dict[str, str]:
+    """prod's nlp team with a standing cluster of at most 2 H100 workers (p5.48xlarge, 8 GPUs each)."""
+    config = read_stack_config("prod")
+    teams = get_key(config, "teams")
+    teams[1].update(cpu=cpu, memory=memory, gpuQuota={"h100": {"nominal": 16}}, rayCluster={"maxWorkersPerPool": 2})
+    return set_key(config, "teams", teams)
+
+
+def test_a_team_cluster_that_outgrows_the_teams_cpu_or_memory_quota_is_refused_with_the_numbers():
+    problems = config_problems(_nlp_with_h100_cluster("32", "128Gi"))
+    how = "(head and autoscaler + 2 h100 workers x 8 GPUs; per GPU 2 CPUs and 8Gi)"
+    fix = "raise the team's quota or lower rayCluster.maxWorkersPerPool"
+    assert problems == [
+        f"teams[1].rayCluster: at its maximum the team's RayCluster requests 34.5 CPUs {how}, more than the team's "
+        f"cpu quota of 32: {fix}",
+        f"teams[1].rayCluster: at its maximum the team's RayCluster requests 136.5Gi of memory {how}, more than the "
+        f"team's memory quota of 128Gi: {fix}",
+    ]
+
+
+def test_a_team_cluster_that_just_fits_its_quota_is_accepted():
+    config = parse_stack_config(_nlp_with_h100_cluster("34500m", "139776Mi"))
+    assert config.teams[1].ray_cluster is not None
