@@ -13,14 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from rayplat.output import CliConsole
 from rayplat.plan.engine import STACKS_DIR
 from stackconfig.errors import ConfigError
 
 app = typer.Typer(
     help="ray-platform tooling: offline plans of the Pulumi program.", no_args_is_help=True, add_completion=False
 )
-console = Console()
-errors = Console(stderr=True)
+console = CliConsole()
+errors = CliConsole(stderr=True)
 
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: <stacks-dir>/Pulumi.<stack>.yaml")]
 StacksDirOption = Annotated[Path, typer.Option("--stacks-dir", help="Where the stack files are")]
