@@ -399,7 +399,7 @@ def smoke_test(
     stacks_dir: StacksDirOption = STACKS_DIR,
     expect_gpus: Annotated[int, typer.Option("--expect-gpus", help="GPUs the cluster must offer")] = 0,
     storage_uri: Annotated[
-        str | None, typer.Option("--storage-uri", help="s3://bucket/prefix (default: the stack's artifactBucketUri)")
+        str | None, typer.Option("--storage-uri", help="s3:// or gs://bucket/prefix (default: the stack's bucket)")
     ] = None,
     s3_endpoint: Annotated[
         str | None,
@@ -438,7 +438,9 @@ def smoke_test(
     if result.ok:
         console.print(f"[green]smoke test passed[/] in {result.seconds:.1f}s", highlight=False)
         return
-    console.print(f"[bold red]smoke test failed:[/] {escape(result.error or '')}", highlight=False)
+    # The first line: the failed step above already showed the whole message (a job's logs, for one).
+    first_line = (result.error or "").partition("\n")[0]
+    console.print(f"[bold red]smoke test failed:[/] {escape(first_line)}", highlight=False)
     raise typer.Exit(code=1)
 
 
