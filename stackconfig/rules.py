@@ -48,6 +48,17 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str] | Pro
         yield "tags.env", f"'{tags['env']}' must equal environment ('{environment}')"
     if environment == "prod" and raw_bool(raw_mapping(raw.get("storage")).get("forceDestroy")):
         yield "storage.forceDestroy", "is not allowed in prod: the artifact bucket holds data"
+    observability = raw_mapping(raw.get("observability"))
+    if (
+        environment == "prod"
+        and raw_bool(observability.get("enabled", True))
+        and not observability.get("runbookBaseUrl")
+    ):
+        yield (
+            "observability.runbookBaseUrl",
+            "required in prod: the absolute URL where your copy of docs/runbooks/ is browsable "
+            "(https://<host>/<repository>/blob/<branch>/docs/runbooks/), so that each alert links to its page",
+        )
     if raw.get("cloud") == "aws":
         yield from _eks_access_and_logs(raw)
     region = raw_mapping(raw.get("aws")).get("region")

@@ -13,7 +13,7 @@ from rayplat import PROJECT_ROOT
 from rayplat.cli import app
 from stackconfig.errors import ConfigError
 from stackconfig.loading import parse_stack_config
-from tests.conftest import config_problems, get_key, read_stack_config, set_key
+from tests.conftest import config_problems, get_key, planned, read_stack_config, set_key
 
 runner = CliRunner()
 
@@ -159,3 +159,34 @@ def test_a_team_cluster_that_outgrows_the_teams_cpu_or_memory_quota_is_refused_w
 def test_a_team_cluster_that_just_fits_its_quota_is_accepted():
     config = parse_stack_config(_nlp_with_h100_cluster("34500m", "139776Mi"))
     assert config.teams[1].ray_cluster is not None
+
+
+def test_prod_alerts_need_an_absolute_runbook_base_url():
+    config = read_stack_config("prod")
+    without = {k: v for k, v in config.items() if k != "ray-platform:observability"}
+    assert [p for p in config_problems(without) if p.startswith("observability.")] == [
+        "observability.runbookBaseUrl: required in prod: the absolute URL where your copy of docs/runbooks/ is "
+        "browsable (https://<host>/<repository>/blob/<branch>/docs/runbooks/), so that each alert links to its page"
+    ]
+    relative = set_key(config, "observability", {"runbookBaseUrl": "docs/runbooks/"})
+    assert config_problems(relative)[0].startswith("observability.runbookBaseUrl: string should match pattern")
+
+
+def _platform_alerts(plan) -> list[dict]:
+    (rule,) = [
+        r
+        for r in plan.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+        if r.inputs["metadata"]["name"] == "ray-platform"
+    ]
+    return rule.inputs["spec"]["groups"][0]["rules"]
+
+
+def test_alerts_link_their_runbook_by_url_where_the_stack_gives_one_and_by_path_always():
+    prod_rules, dev_rules = (_platform_alerts(planned(stack)) for stack in ("prod", "dev"))
+    assert prod_rules and dev_rules
+    base = get_key(read_stack_config("prod"), "observability")["runbookBaseUrl"]
+    for rule in prod_rules:
+        page = rule["annotations"]["runbook"]
+        assert (PROJECT_ROOT / page).is_file(), page
+        assert rule["annotations"]["runbook_url"] == base + page.removeprefix("docs/runbooks/")
+    assert all("runbook_url" not in r["annotations"] and r["annotations"]["runbook"] for r in dev_rules)
