@@ -181,7 +181,7 @@ class GpuPoolConfig(PoolConfig):
         for zone in zones if accelerator else []:
             if accelerator not in ZONE_ACCELERATORS.get(zone, frozenset()):
                 offered = f"{accelerator} ({name}) is not offered in zone {zone}"
-                yield Problem("instanceTypes[0]", offered, after=("accelerator",))
+                yield Problem("instanceTypes[0]", offered, after=("accelerator.type",))
 
     def _attached_problems(self, name: str) -> Iterable[tuple[str, str]]:
         if self.accelerator is None:
