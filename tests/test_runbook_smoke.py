@@ -180,7 +180,7 @@ def test_a_job_that_outlives_the_timeout_is_stopped(ray_address):
     [
         ([], {}, "give --address URL (the Ray dashboard), or --stack S [--outputs FILE]"),
         (["--address", "127.0.0.1:8265"], {}, "--address must be the Ray dashboard's URL"),
-        (["--address", "http://127.0.0.1:8265", "--storage-uri", "gs://bucket"], {}, "--storage-uri must look like"),
+        (["--address", "http://127.0.0.1:8265", "--storage-uri", "ftp://bucket"], {}, "--storage-uri must look like"),
         (["--address", "http://127.0.0.1:8265"], {"RAY_ADDRESS": "http://10.0.0.1:8265"}, "would override --address"),
         (["--outputs", "missing.json"], {}, "cannot read the stack outputs missing.json"),
     ],
