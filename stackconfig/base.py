@@ -33,9 +33,14 @@ class Problem(NamedTuple):
     after: tuple[str, ...] = ()
 
 
+def as_problem(found: tuple[str, str] | Problem) -> Problem:
+    """A rule's (path, message) pair as a Problem."""
+    return found if isinstance(found, Problem) else Problem(found[0], found[1])
+
+
 def raise_problems(problems: Iterable[tuple[str, str] | Problem]) -> None:
     """Raise every problem a validator found (key paths relative to the value validated) as one pydantic error."""
-    found = [Problem(*p) for p in problems]
+    found = [as_problem(p) for p in problems]
     if found:
         raise PydanticCustomError("rayplat_problems", "{count} problems", {"count": len(found), "problems": found})
 

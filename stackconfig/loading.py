@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
-from stackconfig.base import Problem, raw_list, raw_mapping
+from stackconfig.base import Problem, as_problem, raw_list, raw_mapping
 from stackconfig.errors import ConfigError, error_problems, problem_lines
 from stackconfig.platform import PlatformConfig
 from stackconfig.rules import cross_key_problems
@@ -19,7 +19,7 @@ PROJECT = "ray-platform"
 
 # The namespaces a stack file's `config:` may use besides the project's: the providers the program uses, and
 # Pulumi's own. A key elsewhere (`ray-platfrom:teams`) would be read by nothing.
-PROVIDER_NAMESPACES = ("aws", "gcp", "kubernetes", "pulumi")
+PROVIDER_NAMESPACES = ("aws", "gcp", "kubernetes", "random", "pulumi")
 
 
 def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> PlatformConfig:
@@ -33,7 +33,7 @@ def parse_config(raw: Mapping[str, Any], source: str = "stack config") -> Platfo
         config = PlatformConfig.model_validate(dict(raw), context=context)
     except ValidationError as exc:
         problems = error_problems(exc)
-    problems += [Problem(*p) for p in cross_key_problems(raw)]
+    problems += [as_problem(p) for p in cross_key_problems(raw)]
     if problems:
         raise ConfigError(problem_lines(problems), source)
     return config

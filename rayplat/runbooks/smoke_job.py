@@ -174,14 +174,15 @@ class GcsObjects:
         if emulator and "://" not in emulator:
             emulator = f"http://{emulator}"
         self.api = (emulator or GCS_API).rstrip("/")
-        self.token = "" if emulator else None
+        self.token: str | None = "" if emulator else None
 
     def _token(self) -> str:
         if self.token is None:
             request = urllib.request.Request(METADATA_TOKEN_URL, headers={"Metadata-Flavor": "Google"})
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
-                    self.token = str(json.load(response)["access_token"])
+                    self.token = token = str(json.load(response)["access_token"])
+                    return token
             except (OSError, KeyError, ValueError) as exc:
                 source = "Workload Identity's metadata server"
                 message = f"storage denied: the Ray worker has no Google credentials ({source}: {exc})"
