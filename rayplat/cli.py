@@ -14,14 +14,15 @@ from rich.table import Table
 from rich.text import Text
 
 from rayplat.heap import short_lived_heap
+from rayplat.output import CliConsole
 from rayplat.plan.engine import STACKS_DIR
 from stackconfig.errors import ConfigError
 
 app = typer.Typer(
     help="ray-platform tooling: offline plans of the Pulumi program.", no_args_is_help=True, add_completion=False
 )
-console = Console()
-errors = Console(stderr=True)
+console = CliConsole()
+errors = CliConsole(stderr=True)
 
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: <stacks-dir>/Pulumi.<stack>.yaml")]
 StacksDirOption = Annotated[Path, typer.Option("--stacks-dir", help="Where the stack files are")]
@@ -361,12 +362,12 @@ def connect(
 
     from rayplat import connect as connecting
     from rayplat.plan.engine import read_stack_config
-    from stackconfig.loading import parse_config, project_keys
+    from stackconfig.loading import parse_stack_config
 
     if what != "grafana" and team is None:
         raise _fail(f"--team is required for {what}")
     try:
-        config = parse_config(project_keys(read_stack_config(stack, stacks_dir)))
+        config = parse_stack_config(read_stack_config(stack, stacks_dir))
         code = connecting.connect(
             config,
             team or "",
@@ -405,7 +406,7 @@ def smoke_test(
     stacks_dir: StacksDirOption = STACKS_DIR,
     expect_gpus: Annotated[int, typer.Option("--expect-gpus", help="GPUs the cluster must offer")] = 0,
     storage_uri: Annotated[
-        str | None, typer.Option("--storage-uri", help="s3://bucket/prefix (default: the stack's artifactBucketUri)")
+        str | None, typer.Option("--storage-uri", help="s3:// or gs://bucket/prefix (default: the stack's bucket)")
     ] = None,
     s3_endpoint: Annotated[
         str | None,
@@ -444,7 +445,9 @@ def smoke_test(
     if result.ok:
         console.print(f"[green]smoke test passed[/] in {result.seconds:.1f}s", highlight=False)
         return
-    console.print(f"[bold red]smoke test failed:[/] {escape(result.error or '')}", highlight=False)
+    # The first line: the failed step above already showed the whole message (a job's logs, for one).
+    first_line = (result.error or "").partition("\n")[0]
+    console.print(f"[bold red]smoke test failed:[/] {escape(first_line)}", highlight=False)
     raise typer.Exit(code=1)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from typing import Any, get_args
+from typing import Annotated, Any, NamedTuple, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     TypeAdapter,
     ValidationError,
@@ -23,9 +24,23 @@ _INT: TypeAdapter[int] = TypeAdapter(int)
 _BOOL: TypeAdapter[bool] = TypeAdapter(bool)
 
 
-def raise_problems(problems: Iterable[tuple[str, str]]) -> None:
-    """Raise every (relative key path, message) pair found by a validator as one pydantic error."""
-    found = list(problems)
+class Problem(NamedTuple):
+    """A problem at a key path. ``after`` names the key paths it was worked out from: where one of those has
+    a problem of its own, this one follows from it (a quota naming a pool whose name is misspelt)."""
+
+    path: str
+    message: str
+    after: tuple[str, ...] = ()
+
+
+def as_problem(found: tuple[str, str] | Problem) -> Problem:
+    """A rule's (path, message) pair as a Problem."""
+    return found if isinstance(found, Problem) else Problem(found[0], found[1])
+
+
+def raise_problems(problems: Iterable[tuple[str, str] | Problem]) -> None:
+    """Raise every problem a validator found (key paths relative to the value validated) as one pydantic error."""
+    found = [as_problem(p) for p in problems]
     if found:
         raise PydanticCustomError("rayplat_problems", "{count} problems", {"count": len(found), "problems": found})
 
@@ -33,6 +48,29 @@ def raise_problems(problems: Iterable[tuple[str, str]]) -> None:
 def reject(message: str) -> None:
     """Reject one field's value with ``message``."""
     raise PydanticCustomError("rayplat", "{message}", {"message": message})
+
+
+def _quantity_text(value: Any) -> Any:
+    """YAML reads `cpu: 48` as a number: a Kubernetes quantity is the number's text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return str(int(value)) if isinstance(value, int) or value.is_integer() else repr(value)
+
+
+def _version_text(value: Any) -> Any:
+    """YAML reads `kubernetesVersion: 1.34` as a number, and `1.30` as 1.3: a version's minor number has two
+    digits or more, so a float with fewer after the point has lost its trailing zeros and is refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    text = str(value)
+    if isinstance(value, float) and len(text.partition(".")[2]) < 2:
+        reject(f'is the number {text} (YAML drops the trailing zeros of an unquoted version): quote it ("{text}0")')
+    return text
+
+
+# A Kubernetes quantity (`48`, `500m`, `192Gi`) or a version (`1.34`), written as text or as a YAML number.
+Quantity = Annotated[str, BeforeValidator(_quantity_text)]
+VersionText = Annotated[str, BeforeValidator(_version_text)]
 
 
 def cidr_problem(cidr: str) -> str | None:

@@ -11,7 +11,7 @@ from pydantic import field_validator, model_validator
 
 from catalog import versions
 from catalog.versions import SUPPORTED_KUBERNETES_VERSIONS
-from stackconfig.base import ConfigModel, cidr_problem, raise_problems, reject
+from stackconfig.base import ConfigModel, VersionText, cidr_problem, raise_problems, reject
 
 # The retention periods CloudWatch Logs accepts (PutRetentionPolicy), and the platform's default for the
 # EKS control-plane logs of each environment. Production keeps them a year at least.
@@ -75,7 +75,7 @@ class EndpointConfig(ConfigModel):
 
 class ClusterConfig(ConfigModel):
     name: str | None = None
-    kubernetes_version: str = versions.KUBERNETES_VERSION
+    kubernetes_version: VersionText = versions.KUBERNETES_VERSION
     endpoint: EndpointConfig = EndpointConfig()
     admin_role_arn: str | None = None
     # The role that runs `pulumi up` (AWS): given its own cluster-admin access entry, instead of the

@@ -10,7 +10,7 @@ from typing import Any, Union, get_args, get_origin
 import pulumi
 from pydantic import BaseModel, ValidationError
 
-from stackconfig.base import describe_value
+from stackconfig.base import Problem, describe_value
 from stackconfig.platform import PlatformConfig
 
 
@@ -96,12 +96,36 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def error_lines(exc: ValidationError) -> list[str]:
-    lines = []
+def error_problems(exc: ValidationError) -> list[Problem]:
+    """pydantic's errors as problems with whole key paths."""
+    problems = []
     for err in exc.errors(include_url=False):
         base = _path(err["loc"])
         if err["type"] == "rayplat_problems":
-            lines += [f"{_join(base, sub)}: {msg}" for sub, msg in err["ctx"]["problems"]]
+            problems += [
+                Problem(_join(base, p.path), p.message, tuple(_join(base, a) for a in p.after))
+                for p in err["ctx"]["problems"]
+            ]
         else:
-            lines.append(f"{base or '(top level)'}: {_message(err, err['loc'])}")
-    return lines
+            problems.append(Problem(base or "(top level)", _message(err, err["loc"])))
+    return problems
+
+
+def _within(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith((f"{prefix}.", f"{prefix}["))
+
+
+def problem_lines(problems: list[Problem]) -> list[str]:
+    """``path: message`` lines, causes first; a problem worked out from a key that has a problem of its own
+    comes last, marked with the key it follows from, so that one mistake does not read as several."""
+    causes, follow_ons = [], []
+    for problem in problems:
+        cause = next(
+            (c.path for c in problems if c is not problem and any(_within(c.path, a) for a in problem.after)), None
+        )
+        line = f"{problem.path}: {problem.message}"
+        if cause is None:
+            causes.append(line)
+        else:
+            follow_ons.append(f"{line} (follows from {cause}: fix that first)")
+    return causes + follow_ons

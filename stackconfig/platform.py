@@ -20,6 +20,7 @@ from stackconfig.images import ImagesConfig
 from stackconfig.observability import ObservabilityConfig
 from stackconfig.pools import GpuPoolConfig, SystemPoolConfig
 from stackconfig.storage import StorageConfig
+from stackconfig.team_fit import team_cluster_problems
 from stackconfig.teams import RayConfig, TeamConfig
 from stackconfig.tracking import TrackingConfig
 
@@ -74,6 +75,16 @@ class PlatformConfig(ConfigModel):
         if images.docker_hub_credential_arn is not None and self.cloud != "aws":
             raise_problems([("images.dockerHubCredentialArn", "is for aws only")])
         return self
+
+    def _team_clusters_fit(self) -> PlatformConfig:
+        raise_problems(team_cluster_problems(self.teams, self.gpu_pool_sizes()))
+        return self
+
+    def gpu_pool_sizes(self) -> dict[str, tuple[int, int]]:
+        """Each GPU pool's maximum node count and GPUs per node (the platform's pools, or an existing cluster's)."""
+        if self.existing is not None and self.cloud == "existing":
+            return {p.name: (p.max_nodes, p.gpus_per_node) for p in self.existing.gpu_pools}
+        return {p.name: (p.max_size, p.gpus_per_node) for p in self.gpu_pools}
 
     def cluster_name(self, stack: str) -> str:
         return self.cluster.name or f"ray-{stack}"

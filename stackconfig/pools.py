@@ -19,7 +19,7 @@ from catalog.gcp_machines import (
     accelerator_model,
 )
 from catalog.labels import LABEL_NAME, LABEL_VALUE
-from stackconfig.base import ConfigModel, raise_problems
+from stackconfig.base import ConfigModel, Problem, raise_problems
 from stackconfig.karpenter import KarpenterPoolConfig
 
 # EKS allows at most 450 nodes in one managed node group.
@@ -62,7 +62,7 @@ class PoolConfig(ConfigModel):
         raise_problems(self._problems(info.context or {}))
         return self
 
-    def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str] | Problem]:
         if not _POOL_NAME.match(self.name):
             yield "name", f"'{self.name}' must match {_POOL_NAME.pattern} (lowercase, at most 30 characters)"
         if self.max_size < self.min_size:
@@ -93,7 +93,7 @@ class SystemPoolConfig(PoolConfig):
     max_size: int = Field(default=4, ge=1, le=MAX_POOL_SIZE)
     instance_types: list[str] = Field(default=["m6i.xlarge"], min_length=1)
 
-    def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str] | Problem]:
         yield from super()._problems(context)
         for i, name in enumerate(self.instance_types):
             if name in GPU_INSTANCE_TYPES or GPU_MACHINES.get(name, _NO_GPU).gpus:
@@ -141,7 +141,7 @@ class GpuPoolConfig(PoolConfig):
         assert self.accelerator is not None, "validated: an N1 GPU pool names its accelerator"
         return accelerator_model(self.accelerator.type), self.accelerator.count
 
-    def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    def _problems(self, context: Mapping[str, Any]) -> Iterable[tuple[str, str] | Problem]:
         yield from super()._problems(context)
         if context.get("cloud") == "gcp":
             yield from self._gcp_problems(context.get("zones") or [])
@@ -165,7 +165,7 @@ class GpuPoolConfig(PoolConfig):
                 f"(the autoscaler assumes identical nodes); found {listed}",
             )
 
-    def _gcp_problems(self, zones: list[str]) -> Iterable[tuple[str, str]]:
+    def _gcp_problems(self, zones: list[str]) -> Iterable[tuple[str, str] | Problem]:
         if len(self.instance_types) != 1:
             yield "instanceTypes", "a GKE node pool has exactly one machine type"
         name = self.instance_types[0]
@@ -180,7 +180,8 @@ class GpuPoolConfig(PoolConfig):
         accelerator = self.accelerator_type
         for zone in zones if accelerator else []:
             if accelerator not in ZONE_ACCELERATORS.get(zone, frozenset()):
-                yield "instanceTypes[0]", f"{accelerator} ({name}) is not offered in zone {zone}"
+                offered = f"{accelerator} ({name}) is not offered in zone {zone}"
+                yield Problem("instanceTypes[0]", offered, after=("accelerator.type",))
 
     def _attached_problems(self, name: str) -> Iterable[tuple[str, str]]:
         if self.accelerator is None:

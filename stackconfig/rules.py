@@ -10,7 +10,7 @@ from catalog.capacity import max_gpus
 from catalog.gcp_machines import GPU_MACHINES
 from catalog.tagging import GCP_LABEL_KEY, GCP_LABEL_VALUE
 from stackconfig.access import access_problems
-from stackconfig.base import raw_bool, raw_int, raw_list, raw_mapping
+from stackconfig.base import Problem, raw_bool, raw_int, raw_list, raw_mapping
 from stackconfig.cluster import LOG_RETENTION_DAYS
 from stackconfig.gcp import GKE_CLUSTER_NAME
 from stackconfig.karpenter import karpenter_problems
@@ -41,7 +41,7 @@ _CLOUD_KEYS = {
 }
 
 
-def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str] | Problem]:
     """The rules that span keys, run on the raw keys so that they report even when other keys are invalid.
     Each rule looks only at values of the shape it needs; shape errors are the models' to report."""
     yield from _cloud_keys(raw)
@@ -50,6 +50,17 @@ def cross_key_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         yield "tags.env", f"'{tags['env']}' must equal environment ('{environment}')"
     if environment == "prod" and raw_bool(raw_mapping(raw.get("storage")).get("forceDestroy")):
         yield "storage.forceDestroy", "is not allowed in prod: the artifact bucket holds data"
+    observability = raw_mapping(raw.get("observability"))
+    if (
+        environment == "prod"
+        and raw_bool(observability.get("enabled", True))
+        and not observability.get("runbookBaseUrl")
+    ):
+        yield (
+            "observability.runbookBaseUrl",
+            "required in prod: the absolute URL where your copy of docs/runbooks/ is browsable "
+            "(https://<host>/<repository>/blob/<branch>/docs/runbooks/), so that each alert links to its page",
+        )
     if raw.get("cloud") == "aws":
         yield from _eks_access_and_logs(raw)
     region = raw_mapping(raw.get("aws")).get("region")
@@ -152,10 +163,12 @@ def _team_enforcers(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         )
 
 
-def _team_rules(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+def _team_rules(raw: Mapping[str, Any]) -> Iterable[tuple[str, str] | Problem]:
     """Team names are unique, quotas name GPU pools that exist, and no pool is promised more GPUs
     (sum of nominal quotas) than it can hold (max nodes x GPUs per node)."""
     capacity = gpu_pool_capacity(raw)
+    pools = _gpu_pool_paths(raw)
+    unnamed = tuple(path for path, name in pools.items() if not isinstance(name, str))
     promised: dict[str, int] = {}
     seen: set[str] = set()
     for i, team in enumerate(raw_mapping(t) for t in raw_list(raw.get("teams"))):
@@ -166,19 +179,29 @@ def _team_rules(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             seen.add(name)
         for pool, quota in raw_mapping(team.get("gpuQuota")).items():
             if pool not in capacity:
-                yield f"teams[{i}].gpuQuota.{pool}", f"no GPU pool '{pool}' ({', '.join(sorted(capacity)) or 'none'})"
+                where, known = f"teams[{i}].gpuQuota.{pool}", ", ".join(sorted(capacity)) or "none"
+                yield Problem(where, f"no GPU pool '{pool}' ({known})", after=unnamed)
             elif (nominal := raw_int(raw_mapping(quota).get("nominal"))) is not None:
                 promised[pool] = promised.get(pool, 0) + nominal
     for pool, gpus in sorted(promised.items()):
         limit = capacity[pool]
         if limit is not None and gpus > limit:
-            yield (
+            yield Problem(
                 "teams",
                 (
                     f"the teams' nominal quotas on pool '{pool}' add up to {gpus} GPUs, more than its capacity "
                     f"of {limit} (maxSize x GPUs per node)"
                 ),
+                after=tuple(path for path, name in pools.items() if name == pool),
             )
+
+
+def _gpu_pool_paths(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The key path of each GPU pool (the platform's, or an existing cluster's) and its raw name."""
+    if raw.get("cloud") == "existing":
+        pools = raw_list(raw_mapping(raw.get("existing")).get("gpuPools"))
+        return {f"existing.gpuPools[{i}]": raw_mapping(p).get("name") for i, p in enumerate(pools)}
+    return {f"gpuPools[{i}]": raw_mapping(p).get("name") for i, p in enumerate(raw_list(raw.get("gpuPools")))}
 
 
 def gpu_pool_capacity(raw: Mapping[str, Any]) -> dict[str, int | None]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from catalog.labels import LABEL_VALUE
-from stackconfig.base import ConfigModel, describe_value, raise_problems, raw_list, raw_mapping, reject
+from stackconfig.base import ConfigModel, Quantity, describe_value, raise_problems, raw_list, raw_mapping, reject
 from stackconfig.cluster import ROLE_ARN
 from stackconfig.existing import SecretKeyConfig
 from stackconfig.pools import MAX_POOL_SIZE
@@ -128,8 +128,8 @@ class TeamConfig(ConfigModel):
     department: str
     members: TeamMembersConfig
     gpu_quota: dict[str, GpuQuotaConfig] = {}
-    cpu: str = Field(default="32", pattern=r"^\d+(\.\d+)?m?$")
-    memory: str = Field(default="128Gi", pattern=r"^\d+(Ki|Mi|Gi|Ti)?$")
+    cpu: Quantity = Field(default="32", pattern=r"^\d+(\.\d+)?m?$")
+    memory: Quantity = Field(default="128Gi", pattern=r"^\d+(Ki|Mi|Gi|Ti)?$")
     ray_cluster: TeamRayClusterConfig | None = None
     serve: TeamServeConfig | None = None
     wandb: TeamWandbConfig | None = None

@@ -91,7 +91,9 @@ def test_an_existing_cluster_uses_the_configured_redis_and_its_secret():
     redis = {"address": "rediss://redis.platform.svc:6379", "passwordSecret": {"name": "ray-gcs", "key": "pw"}}
     config = set_key(config, "existing", {**existing, "gcsRedis": redis})
     team = get_key(config, "teams")[0]
-    config = set_key(config, "teams", [{**team, "rayCluster": {"highAvailability": True}}])
+    # The head and its autoscaler alone request 8.5Gi: more than local's 8Gi team quota would admit.
+    cluster = {"rayCluster": {"highAvailability": True}, "memory": "16Gi"}
+    config = set_key(config, "teams", [{**team, **cluster}])
     plan = run_program("local", config, PROGRAM)
     (cluster,) = plan.of_type(RAY_CLUSTER)
     assert cluster.inputs["spec"]["gcsFaultToleranceOptions"] == {

@@ -319,6 +319,6 @@ def test_staging_scrapes_karpenter_and_alerts_on_it():
     assert {"KarpenterDown", "KarpenterLaunchesFailing", "KarpenterInsufficientCapacity"} <= set(rules)
     assert "karpenter_nodepools_limit" in rules["GpuPoolAtMaxWithPendingPods"]["expr"]
     for name in ("KarpenterDown", "KarpenterLaunchesFailing", "KarpenterInsufficientCapacity"):
-        assert (PROJECT_ROOT / rules[name]["annotations"]["runbook_url"]).is_file()
+        assert (PROJECT_ROOT / rules[name]["annotations"]["runbook"]).is_file()
     (dev_rule,) = _alert_rules(planned("dev"))
     assert not any(r["alert"].startswith("Karpenter") for r in dev_rule.inputs["spec"]["groups"][0]["rules"])

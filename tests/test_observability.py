@@ -203,7 +203,7 @@ def test_every_alert_links_to_an_existing_runbook():
         "PrometheusDiskFilling",
     }
     for rule in rules:
-        page = PROJECT_ROOT / rule["annotations"]["runbook_url"]
+        page = PROJECT_ROOT / rule["annotations"]["runbook"]
         assert page.is_file(), f"{rule['alert']}: no {page}"
     pools = [r["labels"]["pool"] for r in rules if r["alert"] == "GpuPoolAtMaxWithPendingPods"]
     assert pools == ["a10g-ondemand", "a10g-spot", "h100"]

@@ -454,7 +454,7 @@ def test_cli_exits_0_on_a_clean_account_and_1_with_a_json_report_of_findings(acc
         "artifact bucket",
         "access entries",
     ]
-    assert {"name", "ok", "seconds", "detail"} == set(document["steps"][0])
+    assert {"name", "ok", "seconds", "detail", "skipped"} == set(document["steps"][0])
 
 
 def test_cli_text_report_lists_each_finding(account, tmp_path):

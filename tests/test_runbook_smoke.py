@@ -103,12 +103,14 @@ def test_gpus_expected_but_absent(ray_address, tmp_path):
     assert code == 1
     assert "GPUs expected but absent: expected 1, the cluster has 0" in output
     assert "not scheduled within 8s" in result["error"]
-    # The other checks still run, and no storage is checked without a storage URI.
-    assert [(step["name"], step["ok"]) for step in result["steps"][3:]] == [
-        ("cluster resources", True),
-        ("GPUs", False),
-        ("parallel tasks", True),
-        ("actor", True),
+    # The other checks still run, and the storage check is skipped, with its reason, without a storage URI.
+    assert [(step["name"], step["ok"], step["skipped"]) for step in result["steps"][2:]] == [
+        ("run job", False, False),
+        ("cluster resources", True, False),
+        ("GPUs", False, False),
+        ("parallel tasks", True, False),
+        ("actor", True, False),
+        ("storage", True, True),
     ]
 
 
@@ -117,7 +119,7 @@ def test_storage_denied_when_the_bucket_does_not_exist(ray_address, s3_endpoint,
     code, output, result = _smoke(tmp_path, *args)
     assert code == 1
     assert "smoke test failed: storage denied: bucket 'no-such-bucket' does not exist" in output
-    assert [step["name"] for step in result["steps"] if not step["ok"]] == ["storage write"]
+    assert [step["name"] for step in result["steps"] if not step["ok"]] == ["run job", "storage write"]
 
 
 @pytest.fixture
@@ -154,7 +156,7 @@ def test_storage_denied_when_the_identity_may_not_write(ray_address, s3_endpoint
     code, output, result = _smoke(tmp_path, *args)
     assert code == 1
     assert f"smoke test failed: storage denied: AccessDenied on s3://{BUCKET}/runs/rayplat-smoke/" in output
-    assert [step["name"] for step in result["steps"] if not step["ok"]] == ["storage write"]
+    assert [step["name"] for step in result["steps"] if not step["ok"]] == ["run job", "storage write"]
 
 
 def test_a_job_that_fails_before_its_checks_is_a_failed_job(ray_address):
@@ -178,7 +180,7 @@ def test_a_job_that_outlives_the_timeout_is_stopped(ray_address):
     [
         ([], {}, "give --address URL (the Ray dashboard), or --stack S [--outputs FILE]"),
         (["--address", "127.0.0.1:8265"], {}, "--address must be the Ray dashboard's URL"),
-        (["--address", "http://127.0.0.1:8265", "--storage-uri", "gs://bucket"], {}, "--storage-uri must look like"),
+        (["--address", "http://127.0.0.1:8265", "--storage-uri", "ftp://bucket"], {}, "--storage-uri must look like"),
         (["--address", "http://127.0.0.1:8265"], {"RAY_ADDRESS": "http://10.0.0.1:8265"}, "would override --address"),
         (["--outputs", "missing.json"], {}, "cannot read the stack outputs missing.json"),
     ],

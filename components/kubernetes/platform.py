@@ -28,7 +28,7 @@ class Monitoring:
     enabled: bool
     retention: str
     storage_gib: int
-    runbook_base_url: str
+    runbook_base_url: str | None
     managed_prometheus: bool
     # OpenCost's cluster id, and each GPU pool's catalogue price per GPU-hour (idle GPUs are priced with it).
     cluster_id: str = ""

@@ -9,11 +9,16 @@ from typing import Any
 from catalog import versions
 from catalog.labels import GPU_RESOURCE, GPU_TOLERATION
 from catalog.ray_ports import head_container_ports, worker_container_ports
+from catalog.ray_sizing import (
+    AUTOSCALER_CPU,
+    AUTOSCALER_MEMORY,
+    CPU_PER_GPU,
+    HEAD_CPU,
+    HEAD_MEMORY,
+    MEMORY_GIB_PER_GPU,
+)
 from components.nodes import PoolSpec
 
-# Per GPU on a worker: what Ray gets besides the GPU itself. Nodes keep room for system daemons.
-CPU_PER_GPU = 2
-MEMORY_GIB_PER_GPU = 8
 # The rayproject/ray images run as user `ray`: uid 1000, primary group `users` (gid 100).
 RAY_UID = 1000
 RAY_GID = 100
@@ -172,7 +177,7 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
             "enableInTreeAutoscaling": True,
             "autoscalerOptions": {
                 "idleTimeoutSeconds": 300,
-                "resources": _resources("500m", "512Mi"),
+                "resources": _resources(AUTOSCALER_CPU, AUTOSCALER_MEMORY),
                 "securityContext": container_security_context(),
             },
             "headGroupSpec": {
@@ -191,7 +196,7 @@ def ray_cluster(spec: RayClusterSpec) -> dict[str, Any]:
                                 "securityContext": container_security_context(),
                                 "ports": head_container_ports(),
                                 "env": _env(spec) + (spec.redis.head_env() if spec.redis else []),
-                                "resources": _resources("2", "8Gi"),
+                                "resources": _resources(HEAD_CPU, HEAD_MEMORY),
                                 **_ca_mount(spec.redis),
                             }
                         ],

@@ -176,6 +176,8 @@ def print_text(report: CheckReport, console: Console) -> None:
         f"{summary[SKIPPED]} skipped, {summary['remediations']} remediated"
     )
     console.print(_policy_table(report))
+    if line := _not_applicable_line(report):
+        console.print(line, highlight=False)
     problems = [f for f in report.findings if f.status != PASSED]
     if problems:
         console.print(_problem_table(problems))
@@ -185,7 +187,7 @@ def _policy_table(report: CheckReport) -> Table:
     table = Table(title="Policies", title_justify="left")
     for column in ("policy", "area", "level", PASSED, FAILED, SKIPPED):
         table.add_column(column, justify="right" if column in (PASSED, FAILED, SKIPPED) else "left")
-    for policy in report.policies:
+    for policy in _applicable(report):
         counts = Counter(f.status for f in report.findings if f.policy == policy.name)
         table.add_row(
             Text(policy.name),
@@ -196,6 +198,22 @@ def _policy_table(report: CheckReport) -> Table:
             str(counts[SKIPPED]),
         )
     return table
+
+
+def _applicable(report: CheckReport) -> list[Policy]:
+    """The policies that checked something in this plan (passed, failed or skipped)."""
+    checked = {f.policy for f in report.findings}
+    return [p for p in report.policies if p.name in checked]
+
+
+def _not_applicable_line(report: CheckReport) -> str:
+    """One line for the rules with nothing to check in this plan (another cloud's, for example), by area."""
+    applicable = {p.name for p in _applicable(report)}
+    areas = Counter(area(p) for p in report.policies if p.name not in applicable)
+    if not areas:
+        return ""
+    listed = ", ".join(f"{name} {count}" for name, count in sorted(areas.items()))
+    return f"Not applicable (nothing in this plan they check): {sum(areas.values())} rules ({listed})"
 
 
 def _problem_table(findings: list[Finding]) -> Table:

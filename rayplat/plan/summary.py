@@ -65,4 +65,5 @@ def gpu_pools_table(plan: Plan) -> Table:
 def print_summary(plan: Plan, console: Console) -> None:
     from rayplat.cost.report import bill_of, bill_table
 
-    console.print(Group(resources_table(plan), gpu_pools_table(plan), bill_table(plan.stack, bill_of(plan))))
+    pools: Table | Text = gpu_pools_table(plan) if plan.outputs.get("gpuPools") else Text("GPU pools: none")
+    console.print(Group(resources_table(plan), pools, bill_table(plan.stack, bill_of(plan))))

@@ -195,6 +195,7 @@ def run_audit(
             with progress.step(name) as step:
                 found = _aws(name, check)
                 step.detail = f"{len(found)} finding(s)" if found else "as the stack says"
+                step.ok = not found
             result.findings += found
     except StepFailed as exc:
         result.error = str(exc)

@@ -23,6 +23,8 @@ class Step:
     ok: bool
     seconds: float
     detail: str = ""
+    # Not run, for the reason in detail (neither passed nor failed).
+    skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -30,11 +32,13 @@ class Step:
 
 @dataclass
 class RunningStep:
-    """What a step's body may set while it runs: its result detail, and the live status text."""
+    """What a step's body may set while it runs: its result detail, whether it found a problem (it ran to its
+    end, but what it found fails the runbook), and the live status text."""
 
     name: str
     status: Status | None
     detail: str = ""
+    ok: bool = True
 
     def update(self, text: str) -> None:
         if self.status is not None:
@@ -64,11 +68,17 @@ class Progress:
             self._stop(status)
             raise
         self._stop(status)
-        self.record(Step(name, True, time.monotonic() - start, running.detail))
+        self.record(Step(name, running.ok, time.monotonic() - start, running.detail))
+
+    def skip(self, name: str, reason: str) -> None:
+        self.record(Step(name, True, 0.0, reason, skipped=True))
 
     def record(self, step: Step) -> None:
         self.steps.append(step)
         if self.console is not None:
+            if step.skipped:
+                self.console.print(f"- {escape(step.name)} skipped: {escape(step.detail)}", highlight=False)
+                return
             mark = "[green]✓[/]" if step.ok else "[bold red]✗[/]"
             detail = f"  {escape(step.detail)}" if step.detail else ""
             self.console.print(f"{mark} {escape(step.name)} [dim]{step.seconds:.1f}s[/]{detail}", highlight=False)

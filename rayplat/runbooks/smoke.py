@@ -43,6 +43,12 @@ S3_CREDENTIAL_VARIABLES = (
 )
 
 
+# The object stores the job can check: S3 (and S3-compatible endpoints) and Google Cloud Storage.
+STORE_SCHEMES = ("s3", "gs")
+# What the job's output says when its `python` cannot import ray.
+NO_RAY = "No module named 'ray'"
+
+
 @dataclass(frozen=True)
 class SmokeOptions:
     address: str
@@ -53,6 +59,9 @@ class SmokeOptions:
     timeout: float = 300
     # Extra environment of the job: credentials for an S3-compatible endpoint, or RAYPLAT_SMOKE_CRASH.
     job_env: Mapping[str, str] = field(default_factory=dict)
+    store: str = "s3"
+    # Why there is no storage check, when there is none.
+    storage_skipped: str = ""
 
     def env_vars(self) -> dict[str, str]:
         return {
@@ -63,6 +72,7 @@ class SmokeOptions:
             "RAYPLAT_SMOKE_BUCKET": self.bucket,
             "RAYPLAT_SMOKE_PREFIX": self.prefix,
             "RAYPLAT_SMOKE_S3_ENDPOINT": self.s3_endpoint,
+            "RAYPLAT_SMOKE_STORE": self.store,
         }
 
 
@@ -113,11 +123,21 @@ def options_from(
     if expect_gpus < 0 or timeout <= 0:
         raise ValueError("--expect-gpus must be 0 or more, and --timeout more than 0")
     storage_uri = storage_uri or _default_storage_uri(outputs or {})
-    bucket, prefix = split_s3_uri(storage_uri) if storage_uri else ("", "")
+    store, bucket, prefix = split_storage_uri(storage_uri) if storage_uri else ("s3", "", "")
     endpoint = s3_endpoint or (outputs or {}).get("objectStoreEndpoint") or ""
     # The stack's own store is reached with the workers' credentials (IRSA, or the object store Secret).
     credentials = {name: environ[name] for name in S3_CREDENTIAL_VARIABLES if s3_endpoint and name in environ}
-    return SmokeOptions(address, expect_gpus, bucket, prefix, endpoint, timeout, credentials)
+    skipped = "" if storage_uri else _storage_skip_reason(outputs)
+    return SmokeOptions(address, expect_gpus, bucket, prefix, endpoint, timeout, credentials, store, skipped)
+
+
+def _storage_skip_reason(outputs: Mapping[str, Any] | None) -> str:
+    if outputs is None:
+        return "no --storage-uri, and no stack (--stack or --outputs) to take the artifact bucket from"
+    return (
+        "the stack's artifactBucketUri is known only after `pulumi up`: give --outputs (from "
+        "`pulumi stack output --json`) or --storage-uri"
+    )
 
 
 def _check_address(address: str, environ: Mapping[str, str]) -> None:
@@ -130,16 +150,17 @@ def _check_address(address: str, environ: Mapping[str, str]) -> None:
 
 
 def _default_storage_uri(outputs: Mapping[str, Any]) -> str | None:
-    """The stack's artifact bucket, when the job can reach it with boto3 (not a gs:// bucket)."""
+    """The stack's artifact bucket (s3:// or gs://), when the outputs know it."""
     uri = outputs.get("artifactBucketUri")
-    return uri if isinstance(uri, str) and uri.startswith("s3://") else None
+    return uri if isinstance(uri, str) and urlsplit(uri).scheme in STORE_SCHEMES else None
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
+def split_storage_uri(uri: str) -> tuple[str, str, str]:
+    """``s3://bucket/prefix`` or ``gs://bucket/prefix`` as (scheme, bucket, prefix)."""
     parts = urlsplit(uri)
-    if parts.scheme != "s3" or not parts.netloc:
-        raise ValueError(f"--storage-uri must look like s3://bucket/prefix, not '{uri}'")
-    return parts.netloc, parts.path.strip("/")
+    if parts.scheme not in STORE_SCHEMES or not parts.netloc:
+        raise ValueError(f"--storage-uri must look like s3://bucket/prefix or gs://bucket/prefix, not '{uri}'")
+    return parts.scheme, parts.netloc, parts.path.strip("/")
 
 
 def run_smoke_test(options: SmokeOptions, progress: Progress) -> SmokeResult:
@@ -162,9 +183,13 @@ def _smoke_test(options: SmokeOptions, progress: Progress) -> SmokeResult:
         result.error = str(exc)
         return result
     result.resources = report.get("resources", {})
-    for reported in report.get("steps", []):
-        progress.record(Step(**reported))
-    failed = [step for step in progress.steps if not step.ok]
+    reported = [Step(**step) for step in report.get("steps", [])]
+    for step in reported:
+        progress.record(step)
+    if options.storage_skipped:
+        progress.skip("storage", options.storage_skipped)
+    # The job's own failed check says what went wrong; the failed job step only that one did.
+    failed = [step for step in reported if not step.ok] or [step for step in progress.steps if not step.ok]
     result.error = failed[0].detail if failed else None
     return result
 
@@ -217,11 +242,23 @@ def _run(client: JobSubmissionClient, job_id: str, timeout: float, step: Running
     logs = client.get_job_logs(job_id)
     report = _report(logs)
     if report is None:
-        message = client.get_job_info(job_id).message or status.value
         tail = "\n".join(logs.strip().splitlines()[-LOG_TAIL_LINES:])
+        if NO_RAY in logs:
+            raise StepFailed(f"job failed: {NO_RAY_MESSAGE}\n{tail}")
+        # Ray's message repeats the job's logs: its first line only, then the logs' tail once.
+        message = (client.get_job_info(job_id).message or status.value).splitlines()[0]
         raise StepFailed(f"job failed: {job_id} ended {status.value}: {message}\n{tail}".rstrip())
-    step.detail = f"{job_id} {status.value}" + ("" if status == JobStatus.SUCCEEDED else ": a check failed, see below")
+    step.ok = status == JobStatus.SUCCEEDED
+    step.detail = f"{job_id} {status.value}" + ("" if step.ok else ": a check failed, see below")
     return report
+
+
+NO_RAY_MESSAGE = (
+    "the job's `python` has no `ray` module. Ray runs the entrypoint `python smoke_job.py` with the `python` on "
+    "the PATH of the process that started Ray: a head started as `.venv/bin/ray start --head` without activating "
+    "the virtualenv finds another one. Stop Ray (`ray stop`), then start it with the virtualenv activated: "
+    "`source .venv/bin/activate && ray start --head`"
+)
 
 
 def _wait(client: JobSubmissionClient, job_id: str, timeout: float, step: RunningStep) -> JobStatus:

@@ -154,8 +154,15 @@ def alerts(gpu_pools: list[PoolSpec], namespace: str = "monitoring", *, karpente
     return fixed + pools + (karpenter_alerts() if karpenter else [])
 
 
+def runbook_annotations(alert: Alert, runbook_base: str | None) -> dict[str, str]:
+    """The alert's page by its path in the repository, and, where the stack says where the pages are
+    browsable, the absolute link Alertmanager and Grafana show (``runbook_url``)."""
+    page = f"{alert.runbook}.md"
+    return {"runbook": f"docs/runbooks/{page}", **({"runbook_url": f"{runbook_base}{page}"} if runbook_base else {})}
+
+
 def prometheus_rule(
-    name: str, namespace: str, gpu_pools: list[PoolSpec], runbook_base: str, *, karpenter: bool = False
+    name: str, namespace: str, gpu_pools: list[PoolSpec], runbook_base: str | None, *, karpenter: bool = False
 ) -> dict[str, Any]:
     rules = [
         {
@@ -163,7 +170,7 @@ def prometheus_rule(
             "expr": alert.expr,
             "for": alert.duration,
             "labels": {"severity": alert.severity, **dict(alert.labels)},
-            "annotations": {"summary": alert.summary, "runbook_url": f"{runbook_base}{alert.runbook}.md"},
+            "annotations": runbook_annotations(alert, runbook_base) | {"summary": alert.summary},
         }
         for alert in alerts(gpu_pools, namespace, karpenter=karpenter)
     ]

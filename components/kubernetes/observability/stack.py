@@ -31,7 +31,7 @@ class MonitoringArgs:
     cost_labels: dict[str, str]
     retention: str
     storage_gib: int
-    runbook_base_url: str
+    runbook_base_url: str | None
     # Remote write to a managed Prometheus, with the annotations its service account needs (or None).
     remote_write: pulumi.Output[dict[str, Any]] | None = None
     cluster_id: str = ""
