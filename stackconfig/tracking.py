@@ -55,7 +55,13 @@ def tracking_problems(raw: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     if kind == "inCluster" and instance_class is not None:
         yield f"{key}.instanceClass", "applies to a managed database only (kind: managed)"
     prefix = _CLASS_PREFIX.get(cloud) if isinstance(cloud, str) else None
-    if kind == "managed" and isinstance(instance_class, str) and prefix and not instance_class.startswith(prefix):
+    if (
+        kind == "managed"
+        and isinstance(cloud, str)
+        and isinstance(instance_class, str)
+        and prefix
+        and not instance_class.startswith(prefix)
+    ):
         yield (
             f"{key}.instanceClass",
             f"'{instance_class}' is not an {_MANAGED_BY[cloud]} instance class "

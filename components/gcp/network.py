@@ -61,15 +61,15 @@ class GcpNetwork(pulumi.ComponentResource):
             opts=child,
         )
         if args.proxy_only_cidr is not None:
-            self._proxy_only(name, args, child)
+            self._proxy_only(name, args.proxy_only_cidr, args, child)
         self.register_outputs({"network": self.network.id, "subnetwork": self.subnetwork.id})
 
-    def _proxy_only(self, name: str, args: GcpNetworkArgs, opts: pulumi.ResourceOptions) -> None:
+    def _proxy_only(self, name: str, cidr: str, args: GcpNetworkArgs, opts: pulumi.ResourceOptions) -> None:
         gcp.compute.Subnetwork(
             f"{name}-proxy-only",
             network=self.network.id,
             region=args.region,
-            ip_cidr_range=args.proxy_only_cidr,
+            ip_cidr_range=cidr,
             purpose="REGIONAL_MANAGED_PROXY",
             role="ACTIVE",
             opts=opts,
@@ -78,7 +78,7 @@ class GcpNetwork(pulumi.ComponentResource):
             f"{name}-proxy-only",
             network=self.network.id,
             direction="INGRESS",
-            source_ranges=[args.proxy_only_cidr],
+            source_ranges=[cidr],
             allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(p) for p in args.proxy_ports])],
             log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
             opts=opts,

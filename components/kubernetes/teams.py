@@ -167,7 +167,7 @@ class Team(pulumi.ComponentResource):
         cluster_name = team_cluster_name(team.name)
         gcs: tuple[pulumi.Output[Any], list[pulumi.Resource]] | None = None
         if workloads.gcs_volume is not None:
-            gcs = self._gcs_volume(name, workloads, handle, cluster_name, opts)
+            gcs = self._gcs_volume(name, workloads, workloads.gcs_volume, handle, cluster_name, opts)
         elif workloads.high_availability:
             gcs = self._gcs_store(name, workloads, handle, cluster_name, opts)
         if gcs is not None:
@@ -257,7 +257,13 @@ class Team(pulumi.ComponentResource):
         return created
 
     def _gcs_volume(
-        self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, cluster: str, opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        workloads: TeamWorkloads,
+        size: str,
+        handle: ClusterHandle,
+        cluster: str,
+        opts: pulumi.ResourceOptions,
     ) -> tuple[pulumi.Output[GcsVolume], list[pulumi.Resource]]:
         """The claim of the cluster's RocksDB GCS store: encrypted and retained by its StorageClass, kept by
         Pulumi in protected environments; the cluster waits for it."""
@@ -268,16 +274,14 @@ class Team(pulumi.ComponentResource):
         kept = pulumi.ResourceOptions(protect=workloads.protect, retain_on_delete=workloads.protect, depends_on=ready)
         volume = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-gcs",
-            metadata={
-                "name": claim,
-                "namespace": team.namespace,
-                "labels": tenancy.team_labels(team, handle.cost_labels),
-            },
-            spec={
-                "accessModes": ["ReadWriteOnce"],
-                "storageClassName": storage_class,
-                "resources": {"requests": {"storage": workloads.gcs_volume}},
-            },
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=claim, namespace=team.namespace, labels=tenancy.team_labels(team, handle.cost_labels)
+            ),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": size}),
+            ),
             opts=pulumi.ResourceOptions.merge(opts, kept),
         )
         return pulumi.Output.from_input(GcsVolume(claim)), [volume]

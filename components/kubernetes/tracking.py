@@ -105,8 +105,8 @@ def server_deployment(
     ]
     if artifacts_destination.startswith("s3://"):
         env.append({"name": "AWS_DEFAULT_REGION", "value": region})
-    http = {"httpGet": {"path": "/health", "port": PORT}}
-    container = {
+    http: dict[str, Any] = {"httpGet": {"path": "/health", "port": PORT}}
+    container: dict[str, Any] = {
         "name": "mlflow",
         "image": versions.MLFLOW_IMAGE,
         "command": ["mlflow", "server"],
@@ -350,8 +350,11 @@ class MlflowTracking(pulumi.ComponentResource):
         # Kept in the cluster when removed from the program: the runs' history is on it.
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-postgres",
-            metadata={"name": "mlflow-postgres", "namespace": NAMESPACE, "labels": labels},
-            spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{spec.storage_gib}Gi"}}},
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="mlflow-postgres", namespace=NAMESPACE, labels=labels),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": f"{spec.storage_gib}Gi"}),
+            ),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True)),
         )
         manifest = database_deployment(handle.system_pool, labels)

@@ -184,8 +184,8 @@ def _smoke_test(options: SmokeOptions, progress: Progress) -> SmokeResult:
         return result
     result.resources = report.get("resources", {})
     reported = [Step(**step) for step in report.get("steps", [])]
-    for step in reported:
-        progress.record(step)
+    for done in reported:
+        progress.record(done)
     if options.storage_skipped:
         progress.skip("storage", options.storage_skipped)
     # The job's own failed check says what went wrong; the failed job step only that one did.
