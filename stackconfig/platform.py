@@ -76,6 +76,7 @@ class PlatformConfig(ConfigModel):
             raise_problems([("images.dockerHubCredentialArn", "is for aws only")])
         return self
 
+    @model_validator(mode="after")
     def _team_clusters_fit(self) -> PlatformConfig:
         raise_problems(team_cluster_problems(self.teams, self.gpu_pool_sizes()))
         return self

@@ -115,7 +115,7 @@ def test_a_team_proxy_forwards_to_its_own_head_and_only_it_is_let_in():
 
 def test_secrets_are_referenced_never_written():
     plan = planned("prod")
-    deployments = plan.of_type(DEPLOYMENT)
+    deployments = [d for d in plan.of_type(DEPLOYMENT) if d.inputs["metadata"]["namespace"] == NAMESPACE]
     assert deployments
     for deployment in deployments:
         (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]

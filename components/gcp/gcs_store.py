@@ -5,6 +5,7 @@ in production."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -33,8 +34,8 @@ class GcsStoreArgs:
     project_number: pulumi.Input[str] | None = None
 
 
-def _ca_bundle(certs: list | None) -> str:
-    return "".join(cert["cert"] for cert in certs or [])
+def _ca_bundle(certs: Sequence[gcp.redis.outputs.InstanceServerCaCert] | None) -> str:
+    return "".join(cert.cert or "" for cert in certs or [])
 
 
 def gcs_store_factory(args: GcsStoreArgs, *, provider: gcp.Provider, parent: pulumi.Resource):

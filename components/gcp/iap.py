@@ -206,6 +206,6 @@ class IapAccess(pulumi.ComponentResource):
                 project=args.project,
                 role=IAP_ROLE,
                 member=f"group:{group}",
-                condition=host_condition(backend.host),
+                condition=gcp.iap.WebIamMemberConditionArgs(**host_condition(backend.host)),
                 opts=on_gcp,
             )

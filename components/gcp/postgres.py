@@ -60,6 +60,7 @@ class CloudSqlPostgres(pulumi.ComponentResource):
             address_type="INTERNAL",
             prefix_length=PEERING_PREFIX_LENGTH,
             network=args.network,
+            labels=args.labels,
             opts=child,
         )
         connection = gcp.servicenetworking.Connection(

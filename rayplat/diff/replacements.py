@@ -127,6 +127,8 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "aws:rds/parameterGroup:ParameterGroup": ("name", "namePrefix", "family", "description"),
     "aws:rds/subnetGroup:SubnetGroup": ("name", "namePrefix"),
     # GCP
+    # A firewall rule's name, network and direction are fixed at creation.
+    "gcp:compute/firewall:Firewall": ("name", "project", "network", "direction"),
     "gcp:compute/network:Network": ("name", "project", "autoCreateSubnetworks", "description"),
     "gcp:compute/router:Router": ("name", "region", "project", "network"),
     "gcp:compute/routerNat:RouterNat": ("name", "router", "region", "project"),
@@ -181,6 +183,7 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "gcp:kms/cryptoKey:CryptoKey": ("name", "keyRing", "purpose", "importOnly", "skipInitialVersionCreation"),
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": ("cryptoKeyId", *_GCP_IAM_MEMBER),
     "gcp:kms/keyRing:KeyRing": ("name", "location", "project"),
+    "gcp:iap/webIamMember:WebIamMember": ("project", *_GCP_IAM_MEMBER),
     "gcp:projects/iAMMember:IAMMember": ("project", *_GCP_IAM_MEMBER),
     # Memorystore: the instance's placement, network, tier, TLS mode and CMEK key are chosen at creation.
     "gcp:redis/instance:Instance": (
@@ -247,6 +250,7 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Secret": (*_K8S, "type"),
     "kubernetes:core/v1:Service": (*_K8S, "spec.clusterIP", "spec.clusterIPs"),
     "kubernetes:core/v1:ServiceAccount": _K8S,
+    "kubernetes:cloud.google.com/v1:BackendConfig": _K8S,
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
     "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": _K8S,
     "kubernetes:karpenter.sh/v1:NodePool": _K8S,
