@@ -137,13 +137,14 @@ class Team(pulumi.ComponentResource):
         handle: ClusterHandle,
         *,
         kueue: Kueue,
-        stores: Mapping[str, GcsRedis],
         opts: pulumi.ResourceOptions,
+        stores: Mapping[str, GcsRedis] | None = None,
     ):
         """``stores``: every team's GCS Redis (from :func:`gcs_stores`); the team uses its own and its
-        namespace is kept from the others' where their addresses are stable."""
+        namespace is kept from the others' where their addresses are stable. A highly available team
+        cluster needs its own there."""
         super().__init__("rayplat:kubernetes:Team", name, None, opts)
-        self._stores = stores
+        self._stores = stores or {}
         team, pools = workloads.team, handle.gpu_pools
         child = child_options(self, handle.provider, opts)
         namespace = _apply(name, tenancy.team_namespace(team, handle.cost_labels), child)
@@ -215,7 +216,7 @@ class Team(pulumi.ComponentResource):
         if workloads.gcs_volume is not None:
             gcs = self._gcs_volume(name, workloads, handle, cluster_name, opts)
         elif workloads.high_availability:
-            gcs = self._gcs_store(name, workloads, self._stores[team.name], cluster_name, opts)
+            gcs = self._gcs_store(name, workloads, self._stores.get(team.name), cluster_name, opts)
         if gcs is not None:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[1]))
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
@@ -329,11 +330,13 @@ class Team(pulumi.ComponentResource):
         return pulumi.Output.from_input(GcsVolume(claim)), [volume]
 
     def _gcs_store(
-        self, name: str, workloads: TeamWorkloads, redis: GcsRedis, cluster: str, opts: pulumi.ResourceOptions
+        self, name: str, workloads: TeamWorkloads, redis: GcsRedis | None, cluster: str, opts: pulumi.ResourceOptions
     ) -> tuple[pulumi.Output[GcsStore], list[pulumi.Resource]]:
         """The cluster's GCS store (the Redis address, the Secret in the team's namespace that holds its
         password, the CA its certificate is verified with), and what the cluster waits for (that Secret and
         the CA's ConfigMap, where the platform creates them)."""
+        if redis is None:
+            raise ValueError("highAvailability: this cluster offers no Redis for GCS fault tolerance")
         namespace, created = workloads.team.namespace, list[pulumi.Resource]()
         password_secret = redis.password_secret or (f"{cluster}-gcs-redis", "password")
         if redis.password_secret is None:
