@@ -42,7 +42,9 @@ class GcsRedis:
     """Where a Ray head keeps its GCS state: a Redis address, and its password as a value to put into a Secret
     (a Redis the platform creates) or as the name and key of a Secret in the team's namespace (one it is given).
     What the head verifies the server's TLS certificate with: a CA bundle of the Ray image (``ca_file``) or
-    the server's CA in PEM (``ca_pem``, put into a ConfigMap); ``server_name``: the certificate's DNS name."""
+    the server's CA in PEM (``ca_pem``, put into a ConfigMap); ``server_name``: the certificate's DNS name.
+    ``host``: the server's IP address where it is stable (Memorystore), so that every other team's namespace
+    can be kept from it by NetworkPolicy."""
 
     address: pulumi.Input[str]
     password: pulumi.Output[str] | None = None
@@ -50,6 +52,7 @@ class GcsRedis:
     ca_file: str | None = None
     ca_pem: pulumi.Output[str] | None = None
     server_name: pulumi.Input[str] | None = None
+    host: pulumi.Output[str] | None = None
 
 
 @dataclass(frozen=True)

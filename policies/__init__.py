@@ -14,6 +14,7 @@ from policies import (
     gcp_iam,
     gcp_kms,
     gcp_network,
+    gcs_reach,
     gcs_redis,
     gke,
     iam,
@@ -62,6 +63,7 @@ ALL_POLICIES: list[Rule] = [
     *team_access.POLICIES,
     *ray_auth.POLICIES,
     *gcs_redis.POLICIES,
+    *gcs_reach.POLICIES,
     *sso.POLICIES,
     *databases.POLICIES,
 ]

@@ -443,6 +443,7 @@ def _baseline_report(stack: str, config: str):
 
 
 def test_every_rule_has_a_case():
+    from tests.test_gcs_reach import GCS_REACH_CASES
     from tests.test_policy_aws import AWS_CASES
     from tests.test_policy_cost import COST_CASES
     from tests.test_policy_databases import DATABASE_CASES
@@ -460,6 +461,7 @@ def test_every_rule_has_a_case():
         *COST_CASES,
         *KARPENTER_CASES,
         *GCS_REDIS_CASES,
+        *GCS_REACH_CASES,
         *SSO_CASES,
         *DATABASE_CASES,
     ]

@@ -93,6 +93,7 @@ def gcs_store_factory(args: GcsStoreArgs, *, provider: gcp.Provider, parent: pul
             address=address,
             password=pulumi.Output.secret(redis.auth_string),
             ca_pem=redis.server_ca_certs.apply(_ca_bundle),
+            host=redis.host,
         )
 
     return create

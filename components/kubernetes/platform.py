@@ -14,7 +14,7 @@ from components.kubernetes.kuberay import KubeRayArgs, KubeRayOperator
 from components.kubernetes.observability.monitors import RELEASE_NAME
 from components.kubernetes.observability.stack import NAMESPACE as MONITORING_NAMESPACE
 from components.kubernetes.observability.stack import MonitoringArgs, MonitoringStack
-from components.kubernetes.teams import Kueue, Team, TeamWorkloads
+from components.kubernetes.teams import Kueue, Team, TeamWorkloads, gcs_stores, team_component_name
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,16 @@ class KubernetesPlatform(pulumi.ComponentResource):
                 replicas=2 if highly_available else 1,
                 opts=kuberay_opts,
             )
+            stores = gcs_stores(name, teams, handle)
             for workloads in teams:
-                Team(f"{name}-team-{workloads.team.name}", workloads, handle, kueue=kueue, opts=with_operator)
+                Team(
+                    team_component_name(name, workloads.team.name),
+                    workloads,
+                    handle,
+                    kueue=kueue,
+                    stores=stores,
+                    opts=with_operator,
+                )
         self.register_outputs({"ray_service_account_annotations": annotations})
 
     def _monitoring(

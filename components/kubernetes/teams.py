@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from catalog import versions
-from components.handle import ClusterHandle
+from components.handle import ClusterHandle, GcsRedis
 from components.helm import pinned_release
 from components.kubernetes import manifests, tenancy
 from components.kubernetes.custom import custom_resource
@@ -57,6 +58,27 @@ class TeamWorkloads:
     serve: TeamServe | None = None
     # Variables the team's Ray containers get from its own Secrets: (variable, Secret, key).
     secret_env: tuple[tuple[str, str, str], ...] = ()
+
+
+def team_component_name(prefix: str, team: str) -> str:
+    return f"{prefix}-team-{team}"
+
+
+def _has_redis(workloads: TeamWorkloads) -> bool:
+    has_cluster = workloads.ray_cluster_max_workers is not None
+    return has_cluster and workloads.high_availability and workloads.gcs_volume is None
+
+
+def gcs_stores(prefix: str, teams: list[TeamWorkloads], handle: ClusterHandle) -> dict[str, GcsRedis]:
+    """The Redis of each highly available team cluster that keeps its GCS state in one, by team: created before
+    any team, since each team's namespace is kept from the others' stores."""
+    wanted = [w.team.name for w in teams if _has_redis(w)]
+    create = handle.gcs_redis
+    if not wanted:
+        return {}
+    if create is None:
+        raise ValueError("highAvailability: this cluster offers no Redis for GCS fault tolerance")
+    return {team: create(f"{team_component_name(prefix, team)}-gcs", team) for team in wanted}
 
 
 def _apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
@@ -109,9 +131,20 @@ class Kueue(pulumi.ComponentResource):
 
 class Team(pulumi.ComponentResource):
     def __init__(
-        self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, *, kueue: Kueue, opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        workloads: TeamWorkloads,
+        handle: ClusterHandle,
+        *,
+        kueue: Kueue,
+        opts: pulumi.ResourceOptions,
+        stores: Mapping[str, GcsRedis] | None = None,
     ):
+        """``stores``: every team's GCS Redis (from :func:`gcs_stores`); the team uses its own and its
+        namespace is kept from the others' where their addresses are stable. A highly available team
+        cluster needs its own there."""
         super().__init__("rayplat:kubernetes:Team", name, None, opts)
+        self._stores = stores or {}
         team, pools = workloads.team, handle.gpu_pools
         child = child_options(self, handle.provider, opts)
         namespace = _apply(name, tenancy.team_namespace(team, handle.cost_labels), child)
@@ -121,6 +154,7 @@ class Team(pulumi.ComponentResource):
         _apply(f"{name}-edit", tenancy.role_binding(team), in_namespace)
         for policy in tenancy.network_policies(team, MONITORING_NAMESPACE, KUBERAY_NAMESPACE):
             _apply(f"{name}-{policy['metadata']['name']}", policy, in_namespace)
+        self._store_isolation(name, team, in_namespace)
 
         annotations = handle.bind_identity(
             f"{name}-ray",
@@ -146,6 +180,19 @@ class Team(pulumi.ComponentResource):
             self._ray_clusters(name, workloads, handle, ray_opts)
         self.register_outputs({"namespace": team.namespace})
 
+    def _store_isolation(self, name: str, team: tenancy.TeamSpec, opts: pulumi.ResourceOptions) -> None:
+        """Where other teams' stores have stable addresses, the team's pods may not reach them."""
+        foreign = [s.host for t, s in sorted(self._stores.items()) if t != team.name and s.host is not None]
+        if not foreign:
+            return
+        policy = pulumi.Output.all(*foreign).apply(lambda hosts: tenancy.store_isolation(team, list(hosts)))
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{tenancy.STORE_ISOLATION_POLICY}",
+            metadata=policy.apply(lambda p: p["metadata"]),
+            spec=policy.apply(lambda p: p["spec"]),
+            opts=opts,
+        )
+
     def _ray_clusters(
         self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, opts: pulumi.ResourceOptions
     ) -> None:
@@ -169,7 +216,7 @@ class Team(pulumi.ComponentResource):
         if workloads.gcs_volume is not None:
             gcs = self._gcs_volume(name, workloads, workloads.gcs_volume, handle, cluster_name, opts)
         elif workloads.high_availability:
-            gcs = self._gcs_store(name, workloads, handle, cluster_name, opts)
+            gcs = self._gcs_store(name, workloads, self._stores.get(team.name), cluster_name, opts)
         if gcs is not None:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=gcs[1]))
         storage = handle.object_store.uri.apply(lambda uri: f"{uri}/teams/{team.name}")
@@ -287,14 +334,13 @@ class Team(pulumi.ComponentResource):
         return pulumi.Output.from_input(GcsVolume(claim)), [volume]
 
     def _gcs_store(
-        self, name: str, workloads: TeamWorkloads, handle: ClusterHandle, cluster: str, opts: pulumi.ResourceOptions
+        self, name: str, workloads: TeamWorkloads, redis: GcsRedis | None, cluster: str, opts: pulumi.ResourceOptions
     ) -> tuple[pulumi.Output[GcsStore], list[pulumi.Resource]]:
         """The cluster's GCS store (the Redis address, the Secret in the team's namespace that holds its
         password, the CA its certificate is verified with), and what the cluster waits for (that Secret and
         the CA's ConfigMap, where the platform creates them)."""
-        if handle.gcs_redis is None:
+        if redis is None:
             raise ValueError("highAvailability: this cluster offers no Redis for GCS fault tolerance")
-        redis = handle.gcs_redis(f"{name}-gcs", workloads.team.name)
         namespace, created = workloads.team.namespace, list[pulumi.Resource]()
         password_secret = redis.password_secret or (f"{cluster}-gcs-redis", "password")
         if redis.password_secret is None:

@@ -164,6 +164,28 @@ def network_policies(team: TeamSpec, monitoring_namespace: str, operator_namespa
     ]
 
 
+STORE_ISOLATION_POLICY = "deny-other-teams-gcs-stores"
+# The GKE metadata server (Workload Identity tokens), named apart from 0.0.0.0/0: it answers on the node.
+GKE_METADATA = (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))
+
+
+def store_isolation(team: TeamSpec, foreign_hosts: list[str]) -> dict[str, Any]:
+    """Egress from the team's pods to anywhere but the other teams' GCS stores (their Redis IPs): every pod in
+    the cluster (DNS included), any IPv4 address outside those, any IPv6 address, the GKE metadata server."""
+    rules: list[dict[str, Any]] = [
+        {"to": [{"namespaceSelector": {}}]},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": sorted({f"{h}/32" for h in foreign_hosts})}}]},
+        {"to": [{"ipBlock": {"cidr": "::/0"}}]},
+        *({"to": [{"ipBlock": {"cidr": c}}], "ports": [{"protocol": "TCP", "port": p}]} for c, p in GKE_METADATA),
+    ]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": STORE_ISOLATION_POLICY, "namespace": team.namespace},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": rules},
+    }
+
+
 def resource_flavors(pools: list[PoolSpec]) -> list[dict[str, Any]]:
     """One flavor per GPU pool (its nodes, and the GPU taint tolerated), and one for CPU and memory."""
     flavors = [{"apiVersion": KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": CPU_FLAVOR}, "spec": {}}]
