@@ -8,7 +8,6 @@ JupyterLab listens on the pod's loopback, and there is no Service.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from catalog import versions
@@ -26,22 +25,10 @@ NOTEBOOK_NAME = "notebook"
 JUPYTER_PORT = 8888
 NOTEBOOK_CPU = "1"
 NOTEBOOK_MEMORY = "4Gi"
-_MEMORY_FACTORS = {"": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 
 class NotebookError(ValueError):
     pass
-
-
-def _cores(quantity: str) -> float:
-    """A CPU quantity as teams[].cpu allows it (``32``, ``1.5``, ``500m``)."""
-    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
-
-
-def _bytes(quantity: str) -> int:
-    """A memory quantity as teams[].memory allows it (``128Gi``, ``512Mi``, a plain byte count)."""
-    number, suffix = re.fullmatch(r"(\d+)(Ki|Mi|Gi|Ti)?", quantity).groups()  # type: ignore[union-attr]
-    return int(number) * _MEMORY_FACTORS[suffix or ""]
 
 
 def notebook_pod(config: PlatformConfig, team_name: str, image_repository: str) -> dict[str, Any]:
@@ -50,12 +37,6 @@ def notebook_pod(config: PlatformConfig, team_name: str, image_repository: str) 
         jobs_api = target(config, team_name, "jobs")
     except ConnectError as exc:
         raise NotebookError(str(exc)) from None
-    (team,) = [t for t in config.teams if t.name == team_name]
-    if _cores(NOTEBOOK_CPU) > _cores(team.cpu) or _bytes(NOTEBOOK_MEMORY) > _bytes(team.memory):
-        raise NotebookError(
-            f"team '{team_name}': its quota (teams[].cpu {team.cpu}, teams[].memory {team.memory}) is smaller "
-            f"than a notebook ({NOTEBOOK_CPU} CPU, {NOTEBOOK_MEMORY})"
-        )
     if not image_repository or ":" in image_repository.rsplit("/", 1)[-1] or "@" in image_repository:
         raise NotebookError(
             f"--image-repository: a repository without tag or digest (the tag is {versions.NOTEBOOK_IMAGE_TAG}), "

@@ -12,15 +12,16 @@ import yaml
 from typer.testing import CliRunner
 
 from catalog import versions
+from catalog.ray_sizing import quantity
 from policies.pod_security import CONTROLS
 from policies.ray_pods import Pod
 from policies.ray_workloads import SECRET_NAMES, _secret_like
 from rayplat import PROJECT_ROOT
 from rayplat.cli import app
-from rayplat.notebook import NotebookError, _bytes, _cores, notebook_pod
+from rayplat.notebook import notebook_pod
 from rayplat.plan.engine import read_stack_config
 from stackconfig.loading import parse_config, project_keys
-from tests.conftest import get_key, set_key
+from tests.conftest import config_problems, get_key, set_key
 
 STACKS = ["dev", "staging", "prod", "gcp-dev", "gcp-prod", "local"]
 REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/vision/ray-notebook"
@@ -65,8 +66,8 @@ def test_the_notebook_pod_is_valid_restricted_and_authenticates_with_the_teams_s
     assert all("hostPort" not in port for port in container["ports"])
     (quota_team,) = [t for t in config.teams if t.name == team]
     requests = container["resources"]["requests"]
-    assert _cores(requests["cpu"]) <= _cores(quota_team.cpu)
-    assert _bytes(requests["memory"]) <= _bytes(quota_team.memory)
+    assert quantity(requests["cpu"]) <= quantity(quota_team.cpu)
+    assert quantity(requests["memory"]) <= quantity(quota_team.memory)
     assert container["resources"]["limits"]["memory"] == requests["memory"]  # the quota counts limits.memory
 
 
@@ -85,13 +86,15 @@ def test_the_pod_security_controls_judge_the_notebook_pod(control, change):
     assert [f for f in _pod_findings(pod) if f.startswith(f"{control}:")]
 
 
-def test_a_quota_smaller_than_a_notebook_is_refused():
+def test_a_quota_smaller_than_a_notebook_is_refused_by_the_config():
+    """A notebook needs a standing cluster, whose head alone asks more than a notebook: the config's
+    team-fit rule refuses a quota too small for either, before any notebook is printed."""
     config = read_stack_config("dev")
     teams = get_key(config, "teams")
-    vision = next(t for t in teams if t["name"] == "vision")
-    vision["memory"] = "2Gi"
-    with pytest.raises(NotebookError, match=r"teams\[\]\.memory 2Gi"):
-        notebook_pod(_config("dev", set_key(config, "teams", teams)), "vision", REPOSITORY)
+    index = next(i for i, t in enumerate(teams) if t["name"] == "vision")
+    teams[index]["memory"] = "2Gi"
+    problems = config_problems(set_key(config, "teams", teams))
+    assert any(p.startswith(f"teams[{index}].rayCluster:") and "memory quota of 2Gi" in p for p in problems)
 
 
 def test_the_dockerfile_builds_the_pinned_ray_image_with_the_pinned_jupyterlab():
