@@ -1,4 +1,5 @@
-"""What is planned: every stack in stacks/, and the dev stack with a growing number of GPU pools."""
+"""What is planned: every stack in stacks/, the dev stack with a growing number of GPU pools, and the dev
+stack on a grid of GPU pools x teams."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ POOLS_KEY = "ray-platform:gpuPools"
 # The synthetic pools replace the stack's, so its teams (whose quotas name those pools) go too.
 TEAMS_KEY = "ray-platform:teams"
 POOL_COUNTS = (1, 5, 10, 20)
+# (GPU pools, teams): from the smallest plan to 40 x 30.
+GRID_POINTS = ((1, 1), (10, 10), (20, 15), (40, 30))
 
 
 @dataclass(frozen=True)
@@ -40,5 +43,32 @@ def pool_cases() -> list[Case]:
 def gpu_pools(count: int) -> list[dict]:
     return [
         {"name": f"gpu-{i}", "instanceTypes": ["g5.xlarge"], "capacityType": "spot", "minSize": 0, "maxSize": 4}
+        for i in range(count)
+    ]
+
+
+def grid_cases(points: tuple[tuple[int, int], ...] = GRID_POINTS) -> list[Case]:
+    """The dev stack with ``pools`` synthetic GPU pools and ``teams`` synthetic teams, for each point."""
+    return [
+        Case(
+            label=f"dev, {pools} GPU pools x {teams} teams",
+            stack="dev",
+            overrides={POOLS_KEY: json.dumps(gpu_pools(pools)), TEAMS_KEY: json.dumps(synthetic_teams(teams, pools))},
+        )
+        for pools, teams in points
+    ]
+
+
+def synthetic_teams(count: int, pools: int) -> list[dict]:
+    """``count`` teams, each with its own group and IAM role and a quota of one GPU on one pool (in turn)."""
+    return [
+        {
+            "name": f"team{i}",
+            "owner": f"owner{i}",
+            "department": "research",
+            "members": {"group": f"ml-team{i}"},
+            "aws": {"roleArns": [f"arn:aws:iam::123456789012:role/ml-team{i}"]},
+            "gpuQuota": {f"gpu-{i % pools}": {"nominal": 1}},
+        }
         for i in range(count)
     ]

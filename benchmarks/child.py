@@ -3,11 +3,13 @@
 The request comes as JSON on stdin::
 
     {"cases": [{"stack": "dev", "overrides": {"ray-platform:gpuPools": "[...]"}}],
-     "rounds": 1, "warm_up": false}
+     "rounds": 1, "warm_up": false, "inventory": false}
 
 Each round plans every case once, in order. ``overrides`` replace keys of the stack's flat config map.
 With ``warm_up``, one untimed plan of the first case comes first, so that the provider SDK modules the
-program imports on its first run are already loaded.
+program imports on its first run are already loaded. With ``inventory``, the reply also lists the modules
+the process had loaded at the end and the type of each resource of the last plan (custom or component),
+for the bare mock-engine floor (benchmarks.floor).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import json
 import resource
 import sys
 import time
+
+from rayplat.heap import short_lived_heap
 
 
 def main() -> None:
@@ -26,29 +30,42 @@ def main() -> None:
     request = json.load(sys.stdin)
     if request["warm_up"]:
         _plan(request["cases"][0])
-    results = _rounds(request["cases"], request["rounds"])
+    results, last = _rounds(request["cases"], request["rounds"])
     maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"import_s": import_s, "maxrss_kib": maxrss_kib, "cases": results}))
+    reply = {"import_s": import_s, "maxrss_kib": maxrss_kib, "cases": results}
+    if request.get("inventory"):
+        reply["inventory"] = {"modules": _loaded_modules(), "resources": [[r.type, r.custom] for r in last]}
+    print(json.dumps(reply))
 
 
-def _rounds(cases: list[dict], rounds: int) -> list[dict]:
+def _loaded_modules() -> list[str]:
+    """The modules imported so far, in order; not those registered for a lazy import (the provider SDKs'
+    subpackages, importlib.util.LazyLoader) that nothing used: importing one by name would load it."""
+    return [name for name, module in sys.modules.items() if type(module).__name__ != "_LazyModule"]
+
+
+def _rounds(cases: list[dict], rounds: int) -> tuple[list[dict], list]:
     seconds: list[list[float]] = [[] for _ in cases]
     resources = [0] * len(cases)
+    last: list = []
     for _ in range(rounds):
         for i, case in enumerate(cases):
-            elapsed, resources[i] = _plan(case)
+            elapsed, last = _plan(case)
+            resources[i] = len(last)
             seconds[i].append(elapsed)
-    return [{"seconds": s, "resources": r} for s, r in zip(seconds, resources, strict=True)]
+    return [{"seconds": s, "resources": r} for s, r in zip(seconds, resources, strict=True)], last
 
 
-def _plan(case: dict) -> tuple[float, int]:
+def _plan(case: dict) -> tuple[float, list]:
     from rayplat.plan.engine import PROJECT_ROOT, read_stack_config, run_program
 
     start = time.perf_counter()
     config = {**read_stack_config(case["stack"]), **case["overrides"]}
     plan = run_program(case["stack"], config, PROJECT_ROOT / "infra" / "__main__.py")
-    return time.perf_counter() - start, len(plan.resources)
+    return time.perf_counter() - start, plan.resources
 
 
 if __name__ == "__main__":
-    main()
+    # As the `rayplat` entry point runs a command (rayplat.cli.run).
+    with short_lived_heap():
+        main()

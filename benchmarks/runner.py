@@ -53,15 +53,19 @@ def measure(cases: list[Case], runs: int) -> list[Measured]:
         for case, runs_so_far in zip(cases, cold, strict=True):
             run = _cold_run(case)
             runs_so_far.append(run)
-            _log(f"{case.label}: fresh process {round_}/{runs}: {run.wall_s:.2f} s")
+            log(f"{case.label}: fresh process {round_}/{runs}: {run.wall_s:.2f} s")
     warm = _warm_seconds(cases, runs)
     for case, seconds in zip(cases, warm, strict=True):
-        _log(f"{case.label}: warm plan, median of {runs}: {statistics.median(seconds):.2f} s")
+        log(f"{case.label}: warm plan, median of {runs}: {statistics.median(seconds):.2f} s")
     return [Measured(*measured) for measured in zip(cases, cold, warm, strict=True)]
 
 
 def _cold_run(case: Case) -> ColdRun:
     reply, wall_s = _spawn([case], rounds=1, warm_up=False)
+    return _cold(reply, wall_s)
+
+
+def _cold(reply: dict, wall_s: float) -> ColdRun:
     result = reply["cases"][0]
     return ColdRun(
         wall_s=wall_s,
@@ -77,15 +81,27 @@ def _warm_seconds(cases: list[Case], rounds: int) -> list[list[float]]:
     return [result["seconds"] for result in reply["cases"]]
 
 
-def _spawn(cases: list[Case], rounds: int, warm_up: bool) -> tuple[dict, float]:
+def inventory(case: Case) -> tuple[ColdRun, dict]:
+    """One cold run of ``case`` and what its process imported and registered (benchmarks.child)."""
+    reply, wall_s = _spawn([case], rounds=1, warm_up=False, inventory=True)
+    return _cold(reply, wall_s), reply["inventory"]
+
+
+def _spawn(cases: list[Case], rounds: int, warm_up: bool, inventory: bool = False) -> tuple[dict, float]:
     request = {
         "cases": [{"stack": c.stack, "overrides": c.overrides} for c in cases],
         "rounds": rounds,
         "warm_up": warm_up,
+        "inventory": inventory,
     }
+    return run_child("benchmarks.child", request)
+
+
+def run_child(module: str, request: dict) -> tuple[dict, float]:
+    """Run ``python -m module`` with ``request`` as JSON on stdin: its last stdout line (JSON), and its wall time."""
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.child"],
+        [sys.executable, "-m", module],
         input=json.dumps(request),
         capture_output=True,
         text=True,
@@ -94,9 +110,9 @@ def _spawn(cases: list[Case], rounds: int, warm_up: bool) -> tuple[dict, float]:
     )
     wall_s = time.perf_counter() - start
     if done.returncode != 0:
-        raise RuntimeError(f"benchmark child exited with {done.returncode}:\n{done.stderr}")
+        raise RuntimeError(f"benchmark child {module} exited with {done.returncode}:\n{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1]), wall_s
 
 
-def _log(message: str) -> None:
+def log(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
